@@ -1,0 +1,442 @@
+//! `triage run` and `triage eval`: the pipeline over a CSV with local adapters.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use triage_shared::accounts::AccountDirectory;
+use triage_shared::adapters::local::{
+    FileNotifier, JsonArrayWriter, LocalAlertSink, MemoryTicketStore, RecordingZendesk,
+};
+use triage_shared::domain::Priority;
+use triage_shared::engine::Engine;
+use triage_shared::eval::EvaluationReport;
+use triage_shared::input::{InputIssue, InputRow, Item, Severity, TicketReader};
+use triage_shared::pipeline::{Pipeline, PipelineSettings, Processed};
+use triage_shared::policy::Policy;
+use triage_shared::report::{Caps, Report, ReportBuilder, html};
+use triage_shared::settings::{pipeline_settings, process_env};
+
+use crate::{EngineArgs, EvalArgs, RunArgs};
+
+/// Issues printed to the terminal before the rest are only counted.
+const PRINTED_ISSUES: usize = 50;
+
+pub struct Loaded {
+    pub engine: Engine,
+    pub accounts: AccountDirectory,
+}
+
+pub fn load(args: &EngineArgs) -> anyhow::Result<Loaded> {
+    let policy = match &args.policy {
+        Some(path) => Policy::load(path)?,
+        None => Policy::default_policy(),
+    };
+    let engine = Engine::from_parts(
+        policy,
+        args.knowledge_base.as_deref(),
+        args.agents.as_deref(),
+    )?;
+    let accounts = match &args.accounts {
+        Some(path) => AccountDirectory::parse(
+            &std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?,
+        )?,
+        None => AccountDirectory::embedded()?,
+    };
+    Ok(Loaded { engine, accounts })
+}
+
+/// Reads every row and runs the pipeline on each usable one, in input order.
+async fn drive(
+    input: &Path,
+    reader: TicketReader<std::fs::File>,
+    pipeline: &Pipeline<'_>,
+    mut each: impl FnMut(&InputRow, &Processed, Duration) -> anyhow::Result<()>,
+) -> anyhow::Result<Vec<InputIssue>> {
+    let size = std::fs::metadata(input).map(|m| m.len()).unwrap_or(0);
+    let progress = (std::io::stderr().is_terminal() && size > 512 * 1024).then(|| {
+        let bar = indicatif::ProgressBar::new(size);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {msg} ({eta})")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let mut issues = Vec::new();
+    let mut reader = reader;
+    let mut rows = 0u64;
+    while let Some(item) = reader.next() {
+        match item {
+            Item::Issue(issue) => {
+                if issues.len() < PRINTED_ISSUES {
+                    let line = format!("{}: {issue}", input.display());
+                    match &progress {
+                        Some(bar) => bar.println(line),
+                        None => eprintln!("{line}"),
+                    }
+                }
+                issues.push(issue);
+            }
+            Item::Row(row) => {
+                let started = Instant::now();
+                let processed = pipeline
+                    .triage(&row.ticket)
+                    .await
+                    .with_context(|| format!("line {}: ticket {}", row.line, row.ticket.id))?;
+                each(&row, &processed, started.elapsed())?;
+                rows += 1;
+                if let Some(bar) = &progress
+                    && rows.is_multiple_of(1000)
+                {
+                    bar.set_position(reader.byte_offset());
+                    bar.set_message(format!("{rows} tickets"));
+                }
+            }
+        }
+    }
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    if issues.len() > PRINTED_ISSUES {
+        eprintln!(
+            "{}: {} more problems (all listed in metrics_summary.json)",
+            input.display(),
+            issues.len() - PRINTED_ISSUES
+        );
+    }
+    Ok(issues)
+}
+
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
+    std::fs::write(path, text + "\n").with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Removes alert e-mails of an earlier run, so that `emails/` shows this run only.
+fn clear_emails(dir: &Path) -> anyhow::Result<()> {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.extension().is_some_and(|x| x == "eml") {
+                std::fs::remove_file(&p)
+                    .with_context(|| format!("cannot remove {}", p.display()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+struct OutputFiles {
+    results: PathBuf,
+    zendesk: PathBuf,
+    guardian: PathBuf,
+    opportunity: PathBuf,
+    metrics: PathBuf,
+    report: PathBuf,
+    emails: PathBuf,
+}
+
+impl OutputFiles {
+    fn new(out: &Path) -> Self {
+        Self {
+            results: out.join("triage_results.json"),
+            zendesk: out.join("zendesk_api_calls.json"),
+            guardian: out.join("guardian_alerts_log.json"),
+            opportunity: out.join("opportunity_alerts_log.json"),
+            metrics: out.join("metrics_summary.json"),
+            report: out.join("triage_report.html"),
+            emails: out.join("emails"),
+        }
+    }
+}
+
+pub async fn run(args: RunArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let loaded = load(&args.engine)?;
+    let settings: PipelineSettings = pipeline_settings(&process_env())?;
+    let reader = TicketReader::open(
+        &args.input,
+        loaded.engine.policy.limits.max_description_chars,
+    )?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let files = OutputFiles::new(&args.out);
+    clear_emails(&files.emails)?;
+
+    let results = JsonArrayWriter::create(&files.results)?;
+    let zendesk = RecordingZendesk::new(JsonArrayWriter::create(&files.zendesk)?);
+    let from = process_env()
+        .get("ALERT_FROM_EMAIL")
+        .unwrap_or_else(|| "triage-alerts@example.com".to_string());
+    let alerts = LocalAlertSink::new(
+        JsonArrayWriter::create(&files.guardian)?,
+        JsonArrayWriter::create(&files.opportunity)?,
+        vec![Box::new(FileNotifier::new(files.emails.clone(), from)?)],
+    );
+    let store = MemoryTicketStore::for_run();
+    let pipeline = Pipeline {
+        engine: &loaded.engine,
+        store: &store,
+        zendesk: &zendesk,
+        alerts: &alerts,
+        accounts: &loaded.accounts,
+        settings: &settings,
+    };
+    let mut builder = ReportBuilder::new(&loaded.engine.policy, Caps::default());
+    let issues = drive(&args.input, reader, &pipeline, |row, processed, elapsed| {
+        results.push(&processed.decision)?;
+        builder.add(
+            &row.ticket,
+            &processed.decision,
+            Some(&row.labels),
+            Some(elapsed),
+        );
+        Ok(())
+    })
+    .await?;
+    results.finish()?;
+    let calls = zendesk.finish()?;
+    let failed_sends = alerts.finish()?;
+
+    let report = builder.finish(&issues, now_rfc3339(), args.input.display().to_string());
+    write_json(&files.metrics, &report.metrics)?;
+    std::fs::write(&files.report, html::render(&report))
+        .with_context(|| format!("cannot write {}", files.report.display()))?;
+    if report.metrics.tickets == 0 {
+        bail!(
+            "no usable ticket in {} ({} rows skipped); see the messages above",
+            args.input.display(),
+            report.metrics.input_rejected
+        );
+    }
+    if !args.quiet {
+        print_summary(
+            &report,
+            &files,
+            calls,
+            failed_sends,
+            args.demo_mode,
+            started.elapsed(),
+        );
+    }
+    Ok(())
+}
+
+fn print_summary(
+    report: &Report,
+    files: &OutputFiles,
+    calls: usize,
+    failed_sends: u32,
+    demo: bool,
+    elapsed: Duration,
+) {
+    let m = &report.metrics;
+    let n = m.tickets.max(1) as f64;
+    let share = |c: u64| c as f64 * 100.0 / n;
+    println!(
+        "Triaged {} tickets from {} in {:.0} ms ({} rows skipped, {} warnings){}",
+        m.tickets,
+        m.source,
+        elapsed.as_secs_f64() * 1000.0,
+        m.input_rejected,
+        m.input_warnings,
+        if demo {
+            " [demo mode: nothing sent]"
+        } else {
+            ""
+        }
+    );
+    let prio: Vec<String> = Priority::ALL
+        .iter()
+        .map(|p| {
+            let c = m.priority.get(p).copied().unwrap_or(0);
+            let status = m.calibration.get(p).map_or("", |c| c.status);
+            format!("{p} {c} ({:.0}%, {status})", share(c))
+        })
+        .collect();
+    println!("  Priority     {}", prio.join(" · "));
+    let teams: Vec<String> = m
+        .teams
+        .iter()
+        .map(|(t, c)| format!("{} {c}", t.display_name()))
+        .collect();
+    println!("  Teams        {}", teams.join(" · "));
+    println!(
+        "  Guardian     {} alerts ({:.0}%) → {}",
+        m.guardian_alerts,
+        share(m.guardian_alerts),
+        files.guardian.display()
+    );
+    println!(
+        "  Opportunity  {} signals ({:.0}%) → {}",
+        m.opportunity_signals,
+        share(m.opportunity_signals),
+        files.opportunity.display()
+    );
+    println!(
+        "  Drafts       {} for P2/P3; {} ready to resolve ({:.0}% auto-resolution), {} auto-send candidates",
+        m.drafts,
+        m.auto_resolvable,
+        m.auto_resolution_rate * 100.0,
+        m.auto_send_candidates
+    );
+    println!(
+        "  Zendesk      {calls} calls recorded → {}",
+        files.zendesk.display()
+    );
+    println!(
+        "  Alerts        e-mails → {}/{}",
+        files.emails.display(),
+        if failed_sends > 0 {
+            format!(" ({failed_sends} sends failed)")
+        } else {
+            String::new()
+        }
+    );
+    if let Some(a) = &m.agreement {
+        println!(
+            "  Agreement    priority exact {:.0}%, within one {:.0}% ({} labelled)",
+            a.priority_exact * 100.0,
+            a.priority_within_one * 100.0,
+            a.labelled
+        );
+    }
+    println!(
+        "  Speed        {:.2} ms per ticket on average (p95 {} µs)",
+        m.processing.avg_ms_per_ticket, m.processing.p95_us
+    );
+    println!("  Report       {}", files.report.display());
+    println!("  Decisions    {}", files.results.display());
+}
+
+pub async fn eval(args: EvalArgs) -> anyhow::Result<()> {
+    let loaded = load(&args.engine)?;
+    let settings = PipelineSettings::default();
+    let reader = TicketReader::open(
+        &args.input,
+        loaded.engine.policy.limits.max_description_chars,
+    )?;
+    if !reader.has_labels() {
+        bail!(
+            "{} has no actual_priority column: nothing to evaluate against",
+            args.input.display()
+        );
+    }
+    let sink = || JsonArrayWriter::new(Box::new(std::io::sink()));
+    let zendesk = RecordingZendesk::new(sink());
+    let alerts = LocalAlertSink::new(sink(), sink(), Vec::new());
+    let store = MemoryTicketStore::for_run();
+    let pipeline = Pipeline {
+        engine: &loaded.engine,
+        store: &store,
+        zendesk: &zendesk,
+        alerts: &alerts,
+        accounts: &loaded.accounts,
+        settings: &settings,
+    };
+    let mut builder = ReportBuilder::new(&loaded.engine.policy, Caps::default());
+    let issues = drive(&args.input, reader, &pipeline, |row, processed, _| {
+        builder.add(&row.ticket, &processed.decision, Some(&row.labels), None);
+        Ok(())
+    })
+    .await?;
+    let evaluation = builder.evaluation().clone();
+    let report = evaluation.report();
+    if report.labelled == 0 {
+        bail!("no labelled ticket in {}", args.input.display());
+    }
+    if args.json {
+        #[derive(serde::Serialize)]
+        struct Out<'a> {
+            input: String,
+            #[serde(flatten)]
+            report: &'a EvaluationReport,
+            input_issues: &'a [InputIssue],
+            #[serde(skip_serializing_if = "Option::is_none")]
+            misses: Option<&'a [triage_shared::eval::Miss]>,
+        }
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&Out {
+                input: args.input.display().to_string(),
+                report: &report,
+                input_issues: &issues,
+                misses: args.misses.then_some(evaluation.misses.as_slice()),
+            })?
+        );
+        return Ok(());
+    }
+    print_evaluation(&args.input, &report, &issues);
+    if args.misses {
+        println!("\nDisagreements:");
+        for m in &evaluation.misses {
+            println!(
+                "  {:<10} {:<12} label {:<22} decided {}",
+                m.ticket_id, m.field, m.expected, m.decided
+            );
+        }
+    }
+    Ok(())
+}
+
+fn print_evaluation(input: &Path, r: &EvaluationReport, issues: &[InputIssue]) {
+    let rejected = issues
+        .iter()
+        .filter(|i| i.severity == Severity::Rejected)
+        .count();
+    println!(
+        "Evaluated {} labelled tickets from {} ({rejected} rows skipped)",
+        r.labelled,
+        input.display()
+    );
+    println!(
+        "Priority     exact {:.1}%   within one level {:.1}%",
+        r.priority_exact * 100.0,
+        r.priority_within_one * 100.0
+    );
+    println!("  label\\decided   P0    P1    P2    P3   recall  precision  F1");
+    for p in Priority::ALL {
+        let row = r.confusion_matrix[p.index()];
+        let s = r.per_priority.get(p).copied().unwrap_or_default();
+        println!(
+            "  {:<14} {:>4}  {:>4}  {:>4}  {:>4}   {:.2}    {:.2}       {:.2}",
+            p.as_str(),
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            s.recall,
+            s.precision,
+            s.f1
+        );
+    }
+    if let Some(t) = &r.team {
+        println!(
+            "Team         accuracy {:.1}% ({} labelled)",
+            t.accuracy * 100.0,
+            t.labelled
+        );
+    }
+    for (name, b) in [("Churn", &r.churn), ("Opportunity", &r.opportunity)] {
+        if let Some(b) = b {
+            println!(
+                "{name:<12} precision {:.2}  recall {:.2}  F1 {:.2}  (TP {} FP {} FN {} TN {})",
+                b.scores.precision,
+                b.scores.recall,
+                b.scores.f1,
+                b.counts.true_positive,
+                b.counts.false_positive,
+                b.counts.false_negative,
+                b.counts.true_negative
+            );
+        }
+    }
+}

@@ -1,0 +1,423 @@
+//! The `triage` binary end to end: outputs and their schema, bad input, escaping.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn triage(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_triage"))
+        .args(args)
+        .current_dir(root())
+        .env_remove("ZENDESK_SUBDOMAIN")
+        .env_remove("ZENDESK_BASE_URL")
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
+}
+
+fn run_on(csv: &Path, out: &Path) -> Output {
+    triage(&[
+        "run",
+        "--input",
+        csv.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--demo-mode",
+    ])
+}
+
+#[test]
+fn run_writes_every_output_in_the_documented_shape() {
+    let out = tempfile::tempdir().unwrap();
+    let o = run_on(&root().join("data/tickets_input.csv"), out.path());
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let stdout = text(&o.stdout);
+    assert!(stdout.contains("Triaged 30 tickets"), "{stdout}");
+    assert!(stdout.contains("triage_report.html"), "{stdout}");
+
+    let results = read_json(&out.path().join("triage_results.json"));
+    let results = results.as_array().unwrap();
+    assert_eq!(results.len(), 30);
+    let input_ids: Vec<String> = csv::Reader::from_path(root().join("data/tickets_input.csv"))
+        .unwrap()
+        .records()
+        .map(|r| r.unwrap()[0].to_string())
+        .collect();
+    let output_ids: Vec<&str> = results
+        .iter()
+        .map(|r| r["ticket_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        output_ids, input_ids,
+        "one object per ticket, in input order"
+    );
+
+    let keys = |v: &Value| -> Vec<String> {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    for r in results {
+        assert_eq!(
+            keys(r),
+            [
+                "agent_id",
+                "draft",
+                "engine",
+                "guardian",
+                "language",
+                "opportunity",
+                "priority",
+                "reasons",
+                "sentiment",
+                "team",
+                "ticket_id"
+            ]
+        );
+        assert!(["P0", "P1", "P2", "P3"].contains(&r["priority"].as_str().unwrap()));
+        assert!(
+            [
+                "integrations_api",
+                "data_analytics",
+                "compliance_operations"
+            ]
+            .contains(&r["team"].as_str().unwrap())
+        );
+        assert_eq!(keys(&r["sentiment"]), ["label", "score"]);
+        assert_eq!(
+            keys(&r["guardian"]),
+            [
+                "alert",
+                "level",
+                "reasons",
+                "recommended_actions",
+                "risk_score"
+            ]
+        );
+        assert!(r["guardian"]["risk_score"].as_u64().unwrap() <= 100);
+        assert_eq!(
+            keys(&r["opportunity"]),
+            ["confidence", "detected", "intents", "reasons"]
+        );
+        match &r["draft"] {
+            Value::Null => assert!(
+                ["P0", "P1"].contains(&r["priority"].as_str().unwrap())
+                    || r["reasons"]
+                        .to_string()
+                        .contains("no knowledge-base article")
+            ),
+            d => {
+                assert_eq!(
+                    keys(d),
+                    ["auto_send_candidate", "confidence", "kb_article_id", "text"]
+                );
+                assert!(["P2", "P3"].contains(&r["priority"].as_str().unwrap()));
+            }
+        }
+        assert_eq!(r["engine"], "rules");
+        assert!(!r["reasons"].as_array().unwrap().is_empty());
+    }
+
+    let calls = read_json(&out.path().join("zendesk_api_calls.json"));
+    for c in calls.as_array().unwrap() {
+        assert_eq!(keys(c), ["body", "method", "path"]);
+        assert!(c["path"].as_str().unwrap().starts_with("/api/v2/tickets/"));
+    }
+    let guardian = read_json(&out.path().join("guardian_alerts_log.json"));
+    let alerts = results
+        .iter()
+        .filter(|r| r["guardian"]["alert"] == true)
+        .count();
+    assert_eq!(guardian.as_array().unwrap().len(), alerts);
+    for a in guardian.as_array().unwrap() {
+        assert!(!a["recipients"].as_array().unwrap().is_empty());
+        let eml = out
+            .path()
+            .join("emails")
+            .join(format!("{}.eml", a["alert_id"].as_str().unwrap()));
+        let mail = std::fs::read_to_string(&eml).unwrap();
+        assert!(
+            mail.contains("Content-Type: text/plain") && mail.contains("Content-Type: text/html")
+        );
+    }
+    let opportunities = read_json(&out.path().join("opportunity_alerts_log.json"));
+    assert_eq!(
+        opportunities.as_array().unwrap().len(),
+        results
+            .iter()
+            .filter(|r| r["opportunity"]["detected"] == true)
+            .count()
+    );
+    let metrics = read_json(&out.path().join("metrics_summary.json"));
+    assert_eq!(metrics["tickets"], 30);
+    assert_eq!(metrics["agreement"]["labelled"], 30);
+    assert_eq!(
+        metrics["agreement"]["confusion_matrix"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+    for p in ["P0", "P1", "P2", "P3"] {
+        assert!(metrics["calibration"][p]["target_pct"].is_array());
+    }
+    let html = std::fs::read_to_string(out.path().join("triage_report.html")).unwrap();
+    for id in [
+        "kpis",
+        "priority-mix",
+        "team-split",
+        "guardian",
+        "opportunities",
+        "ticket-table",
+        "agreement",
+    ] {
+        assert!(
+            html.contains(&format!("id=\"{id}\"")),
+            "section {id} missing"
+        );
+    }
+}
+
+fn write_bytes(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+#[test]
+fn bad_rows_are_reported_with_their_line_and_the_rest_still_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = b"ticket_id,customer_name,subject,description,actual_priority,channel,timestamp,mrr,extra\n".to_vec();
+    csv.extend_from_slice(b"#1,Good Co,Checkout down,Checkout is down for everyone,P0,email,2025-11-14 09:00,5000,x\n"); // line 2
+    csv.extend_from_slice(b"#2,Broken Row,only three fields\n"); // line 3
+    csv.extend_from_slice(
+        b"#3,Mrr Co,Invoice,Where is my invoice?,P3,email,2025-11-14 09:05,lots,x\n",
+    ); // line 4
+    csv.extend_from_slice(b"#4,Empty Co,Export question,,P3,chat,2025-11-14 09:06,100,x\n"); // line 5
+    csv.extend_from_slice(b"#5,Nothing Co,,,P3,chat,2025-11-14 09:07,100,x\n"); // line 6
+    csv.extend_from_slice(b"#6,Bytes Co,Bad \xff\xfe bytes,Webhook fails with \xc3\x28 error,P2,api,2025-11-14 09:08,100,x\n"); // line 7
+    let big = "a".repeat(1_048_576);
+    csv.extend_from_slice(
+        format!("#7,Big Co,Huge paste,\"Sync stopped. {big}\",P2,email,2025-11-14 09:09,100,x\n")
+            .as_bytes(),
+    ); // line 8
+    csv.extend_from_slice(b",No Id,Subject,Description,P3,email,2025-11-14 09:10,100,x\n"); // line 9
+    csv.extend_from_slice(
+        b"#8,Last Co,Question,How do I add a user?,P3,email,2025-11-14 09:11,100,x\n",
+    ); // line 10
+    let input = write_bytes(dir.path(), "bad.csv", &csv);
+    let out = dir.path().join("out");
+    let o = run_on(&input, &out);
+    let stderr = text(&o.stderr);
+    assert!(
+        o.status.success(),
+        "usable rows exist, so the run succeeds: {stderr}"
+    );
+    assert!(
+        stderr.contains("line 3") && stderr.contains("expected 9 fields, found 3"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("line 4") && stderr.contains("mrr \"lots\""),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("line 5") && stderr.contains("description is empty"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("line 6") && stderr.contains("both empty"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("line 7") && stderr.contains("not valid UTF-8"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("line 8") && stderr.contains("only the first"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("line 9") && stderr.contains("ticket id is empty"),
+        "{stderr}"
+    );
+
+    let results = read_json(&out.join("triage_results.json"));
+    let ids: Vec<&str> = results
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["ticket_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["#1", "#3", "#4", "#6", "#7", "#8"]);
+    let metrics = read_json(&out.join("metrics_summary.json"));
+    assert_eq!(metrics["input_rejected"], 3);
+    let lines: Vec<u64> = metrics["input_issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["line"].as_u64().unwrap())
+        .collect();
+    for l in [3, 4, 5, 6, 7, 8, 9] {
+        assert!(lines.contains(&l), "line {l} not in {lines:?}");
+    }
+}
+
+#[test]
+fn a_missing_or_unusable_file_fails_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run_on(&dir.path().join("nope.csv"), &dir.path().join("out"));
+    assert!(!o.status.success());
+    assert!(
+        text(&o.stderr).contains("cannot open"),
+        "{}",
+        text(&o.stderr)
+    );
+
+    let only_bad = write_bytes(
+        dir.path(),
+        "bad.csv",
+        b"ticket_id,subject,description\n,,\n#1,,\n",
+    );
+    let o = run_on(&only_bad, &dir.path().join("out"));
+    assert!(!o.status.success());
+    assert!(
+        text(&o.stderr).contains("no usable ticket"),
+        "{}",
+        text(&o.stderr)
+    );
+
+    let no_id = write_bytes(dir.path(), "noid.csv", b"id,subject,description\n1,a,b\n");
+    let o = run_on(&no_id, &dir.path().join("out"));
+    assert!(!o.status.success());
+    assert!(
+        text(&o.stderr).contains("no `ticket_id` column"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+#[test]
+fn a_bad_policy_names_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = std::fs::read_to_string(root().join("data/policy.toml"))
+        .unwrap()
+        .replace("alert_threshold = 45", "alert_threshold = 450");
+    let path = write_bytes(dir.path(), "policy.toml", policy.as_bytes());
+    let o = triage(&[
+        "run",
+        "--policy",
+        path.to_str().unwrap(),
+        "--out",
+        dir.path().join("o").to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let err = text(&o.stderr);
+    assert!(err.contains("guardian.alert_threshold"), "{err}");
+}
+
+#[test]
+fn ticket_text_is_escaped_in_the_dashboard() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = "ticket_id,customer_name,subject,description,actual_priority,channel,timestamp,mrr\n\
+               #1,\"<img src=x onerror=alert(1)>\",\"<script>window.__xss=1</script>\",\"Checkout down </td></tr><script>window.__xss=2</script>\",P0,email,2025-11-14 09:00,900\n";
+    let input = write_bytes(dir.path(), "xss.csv", csv.as_bytes());
+    let out = dir.path().join("out");
+    let o = run_on(&input, &out);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let html = std::fs::read_to_string(out.join("triage_report.html")).unwrap();
+    assert!(
+        !html.contains("<script>window.__xss"),
+        "raw script from a ticket"
+    );
+    assert!(!html.contains("<img src=x"), "raw markup from a ticket");
+    assert!(html.contains("&lt;script&gt;window.__xss=1&lt;/script&gt;"));
+    assert_eq!(
+        html.matches("<script").count(),
+        1,
+        "only the page's own script"
+    );
+    assert!(html.contains("Content-Security-Policy"));
+}
+
+#[test]
+fn labels_never_change_a_decision() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = std::fs::read_to_string(root().join("data/tickets_input.csv")).unwrap();
+    let mut rdr = csv::Reader::from_reader(original.as_bytes());
+    let headers = rdr.headers().unwrap().clone();
+    let mut w = csv::Writer::from_path(dir.path().join("relabelled.csv")).unwrap();
+    w.write_record(&headers).unwrap();
+    for (i, r) in rdr.records().enumerate() {
+        let mut r: Vec<String> = r.unwrap().iter().map(str::to_string).collect();
+        r[4] = ["P0", "P3", "P1", "P2"][i % 4].to_string();
+        w.write_record(&r).unwrap();
+    }
+    w.flush().unwrap();
+    let a = dir.path().join("a");
+    let b = dir.path().join("b");
+    assert!(
+        run_on(&root().join("data/tickets_input.csv"), &a)
+            .status
+            .success()
+    );
+    assert!(
+        run_on(&dir.path().join("relabelled.csv"), &b)
+            .status
+            .success()
+    );
+    assert_eq!(
+        std::fs::read_to_string(a.join("triage_results.json")).unwrap(),
+        std::fs::read_to_string(b.join("triage_results.json")).unwrap()
+    );
+}
+
+#[test]
+fn eval_reports_agreement_as_text_and_json() {
+    let o = triage(&["eval", "--input", "data/dev/dev_tickets.csv", "--json"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["labelled"].as_u64().unwrap() >= 150);
+    for k in [
+        "priority_exact",
+        "priority_within_one",
+        "confusion_matrix",
+        "per_priority",
+        "team",
+        "churn",
+        "opportunity",
+    ] {
+        assert!(!v[k].is_null(), "{k} missing");
+    }
+    assert!(v["churn"]["f1"].as_f64().is_some());
+    let o = triage(&["eval", "--input", "data/tickets_input.csv"]);
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("exact") && out.contains("within one level"),
+        "{out}"
+    );
+    let unlabelled = tempfile::tempdir().unwrap();
+    let p = write_bytes(
+        unlabelled.path(),
+        "u.csv",
+        b"ticket_id,subject,description\n#1,a,b\n",
+    );
+    let o = triage(&["eval", "--input", p.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(text(&o.stderr).contains("no actual_priority column"));
+}

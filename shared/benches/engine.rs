@@ -1,0 +1,59 @@
+//! Engine speed per ticket: English tickets (the sample set) and French, German and
+//! Spanish tickets (from the development set). Each iteration decides every ticket of
+//! the group once; time per ticket = iteration time / group size.
+
+use std::hint::black_box;
+use std::path::Path;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use triage_shared::domain::{AccountContext, Ticket};
+use triage_shared::engine::Engine;
+use triage_shared::engine::agents::AgentLoad;
+use triage_shared::input::{Item, TicketReader};
+
+fn tickets(rel: &str, keep: impl Fn(&Ticket, &str) -> bool) -> Vec<Ticket> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel);
+    let language_column: Vec<String> = csv::Reader::from_path(&path)
+        .unwrap()
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            r.get(11).unwrap_or("en").to_string()
+        })
+        .collect();
+    TicketReader::open(&path, 20_000)
+        .unwrap()
+        .filter_map(|i| match i {
+            Item::Row(r) => Some(r.ticket),
+            Item::Issue(_) => None,
+        })
+        .zip(language_column)
+        .filter(|(t, lang)| keep(t, lang))
+        .map(|(t, _)| t)
+        .collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let engine = Engine::embedded().unwrap();
+    let ctx = AccountContext::default();
+    let load = AgentLoad::new();
+    let english = tickets("data/tickets_input.csv", |_, _| true);
+    let other = tickets("data/dev/dev_tickets.csv", |_, lang| lang != "en");
+    assert!(other.len() >= 25);
+    let mut group = c.benchmark_group("decide");
+    for (name, set) in [("english", &english), ("fr_de_es", &other)] {
+        group.throughput(Throughput::Elements(set.len() as u64));
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                for t in set.iter() {
+                    black_box(engine.decide(black_box(t), &ctx, &load));
+                }
+            })
+        });
+    }
+    group.finish();
+    c.bench_function("engine/load_embedded", |b| b.iter(|| black_box(Engine::embedded().unwrap())));
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,348 @@
+//! Guardian and Opportunity alerts: who gets them, their deterministic ids (so that a
+//! redelivered ticket never alerts twice), and their rendering as e-mail (text + HTML)
+//! and as a Slack Block Kit message.
+
+use maud::{Markup, html};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::accounts::AccountDirectory;
+use crate::domain::{Decision, Intent, Priority, RiskLevel, Team, Ticket};
+use crate::text::truncate_words;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertKind {
+    Guardian,
+    Opportunity,
+}
+
+impl AlertKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertKind::Guardian => "guardian",
+            AlertKind::Opportunity => "opportunity",
+        }
+    }
+}
+
+/// Where alerts go and which links they carry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertRouting {
+    /// Guardian alerts for accounts without a Key Account Manager on file.
+    pub guardian_email: String,
+    pub opportunity_email: String,
+    /// `https://{subdomain}.zendesk.com`; tickets link to `/agent/tickets/{id}`.
+    pub zendesk_url: Option<String>,
+    pub dashboard_url: Option<String>,
+}
+
+impl Default for AlertRouting {
+    fn default() -> Self {
+        Self {
+            guardian_email: "guardian-alerts@example.com".to_string(),
+            opportunity_email: "sales-opportunities@example.com".to_string(),
+            zendesk_url: None,
+            dashboard_url: None,
+        }
+    }
+}
+
+/// One alert, as queued, logged and rendered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    /// `<kind>-<ticket id>`: the same ticket always yields the same id.
+    pub alert_id: String,
+    pub kind: AlertKind,
+    pub ticket_id: String,
+    pub customer_name: String,
+    pub subject: String,
+    pub priority: Priority,
+    pub team: Team,
+    pub agent_id: Option<String>,
+    pub mrr: Option<f64>,
+    pub risk_score: u8,
+    pub risk_level: RiskLevel,
+    pub intents: Vec<Intent>,
+    pub confidence: f64,
+    pub reasons: Vec<String>,
+    pub recommended_actions: Vec<String>,
+    /// The first words of the ticket.
+    pub snippet: String,
+    pub recipients: Vec<String>,
+    pub kam_name: Option<String>,
+    pub renewal_date: Option<String>,
+    pub ticket_url: Option<String>,
+    pub dashboard_url: Option<String>,
+}
+
+/// A deterministic alert id: kind plus the ticket id reduced to `[A-Za-z0-9_-]`.
+pub fn alert_id(kind: AlertKind, ticket_id: &str) -> String {
+    let clean: String = ticket_id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{}-{}", kind.as_str(), clean.trim_matches('_'))
+}
+
+/// The alerts a decision raises.
+pub fn alerts_for(
+    ticket: &Ticket,
+    decision: &Decision,
+    accounts: &AccountDirectory,
+    routing: &AlertRouting,
+) -> Vec<Alert> {
+    let account = accounts.find(ticket.organization_id.as_deref(), &ticket.customer_name);
+    let ticket_url = match (&routing.zendesk_url, decision.ticket_id.zendesk_number()) {
+        (Some(base), Some(n)) => Some(format!("{}/agent/tickets/{n}", base.trim_end_matches('/'))),
+        _ => None,
+    };
+    let snippet = truncate_words(
+        &format!("{} {}", ticket.subject.trim(), ticket.description.trim()),
+        240,
+    );
+    let base = |kind: AlertKind, recipients: Vec<String>| Alert {
+        alert_id: alert_id(kind, decision.ticket_id.as_str()),
+        kind,
+        ticket_id: decision.ticket_id.to_string(),
+        customer_name: ticket.customer_name.clone(),
+        subject: ticket.subject.clone(),
+        priority: decision.priority,
+        team: decision.team,
+        agent_id: decision.agent_id.clone(),
+        mrr: ticket.mrr,
+        risk_score: decision.guardian.risk_score,
+        risk_level: decision.guardian.level,
+        intents: decision.opportunity.intents.clone(),
+        confidence: decision.opportunity.confidence,
+        reasons: Vec::new(),
+        recommended_actions: Vec::new(),
+        snippet: snippet.clone(),
+        recipients,
+        kam_name: account.and_then(|a| a.kam_name.clone()),
+        renewal_date: account.and_then(|a| a.renewal_date.clone()),
+        ticket_url: ticket_url.clone(),
+        dashboard_url: routing.dashboard_url.clone(),
+    };
+    let mut out = Vec::new();
+    if decision.guardian.alert {
+        let to = account
+            .and_then(|a| a.kam_email.clone())
+            .unwrap_or_else(|| routing.guardian_email.clone());
+        let mut a = base(AlertKind::Guardian, vec![to]);
+        a.reasons = decision.guardian.reasons.clone();
+        a.recommended_actions = decision.guardian.recommended_actions.clone();
+        out.push(a);
+    }
+    if decision.opportunity.detected {
+        let mut to = vec![routing.opportunity_email.clone()];
+        if let Some(kam) = account.and_then(|a| a.kam_email.clone()) {
+            to.push(kam);
+        }
+        let mut a = base(AlertKind::Opportunity, to);
+        a.reasons = decision.opportunity.reasons.clone();
+        a.recommended_actions = vec![
+            "Reach out within one business day while the intent is fresh; reference the ticket."
+                .to_string(),
+        ];
+        out.push(a);
+    }
+    out
+}
+
+/// An alert rendered for people.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RenderedAlert {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    /// Slack incoming-webhook payload (`text` + `blocks`).
+    pub slack: serde_json::Value,
+}
+
+fn money(mrr: Option<f64>) -> String {
+    match mrr {
+        Some(m) => format!("${m:.0}/month"),
+        None => "unknown".to_string(),
+    }
+}
+
+pub fn render(alert: &Alert) -> RenderedAlert {
+    let (headline, subject) = match alert.kind {
+        AlertKind::Guardian => (
+            format!("Churn risk {}/100 ({})", alert.risk_score, alert.risk_level),
+            format!(
+                "[Guardian] {} at risk ({}/100): {}",
+                alert.customer_name,
+                alert.risk_score,
+                truncate_words(&alert.subject, 60)
+            ),
+        ),
+        AlertKind::Opportunity => {
+            let intents = intents_text(&alert.intents);
+            (
+                format!(
+                    "Revenue signal: {intents} ({:.0}% confidence)",
+                    alert.confidence * 100.0
+                ),
+                format!(
+                    "[Opportunity] {}: {intents}: {}",
+                    alert.customer_name,
+                    truncate_words(&alert.subject, 60)
+                ),
+            )
+        }
+    };
+    let mut text = format!(
+        "{headline}\n\nCustomer: {}\nMRR: {}\nTicket: {} ({}, {}): {}\n",
+        alert.customer_name,
+        money(alert.mrr),
+        alert.ticket_id,
+        alert.priority,
+        alert.team.display_name(),
+        alert.subject
+    );
+    if let Some(k) = &alert.kam_name {
+        text.push_str(&format!("Key Account Manager: {k}\n"));
+    }
+    if let Some(r) = &alert.renewal_date {
+        text.push_str(&format!("Renewal: {r}\n"));
+    }
+    text.push_str(&format!("\n\"{}\"\n\nWhy:\n", alert.snippet));
+    for r in &alert.reasons {
+        text.push_str(&format!("- {r}\n"));
+    }
+    if !alert.recommended_actions.is_empty() {
+        text.push_str("\nRecommended actions:\n");
+        for (i, a) in alert.recommended_actions.iter().enumerate() {
+            text.push_str(&format!("{}. {a}\n", i + 1));
+        }
+    }
+    if let Some(u) = &alert.ticket_url {
+        text.push_str(&format!("\nTicket: {u}\n"));
+    }
+    if let Some(u) = &alert.dashboard_url {
+        text.push_str(&format!("Dashboard: {u}\n"));
+    }
+    let html = email_html(alert, &headline).into_string();
+    let slack = slack_payload(alert, &headline, &subject);
+    RenderedAlert {
+        subject,
+        text,
+        html,
+        slack,
+    }
+}
+
+fn intents_text(intents: &[Intent]) -> String {
+    intents
+        .iter()
+        .map(|i| i.as_str().replace('_', " "))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn email_html(alert: &Alert, headline: &str) -> Markup {
+    let accent = match alert.kind {
+        AlertKind::Guardian => "#b42318",
+        AlertKind::Opportunity => "#067647",
+    };
+    html! {
+        (maud::DOCTYPE)
+        html lang="en" {
+            head { meta charset="utf-8"; title { (headline) } }
+            body style="font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;color:#1d2939;max-width:640px;margin:0 auto;padding:16px" {
+                h2 style={"color:" (accent) ";margin:0 0 8px"} { (headline) }
+                table style="border-collapse:collapse;font-size:14px" {
+                    tr { td style="padding:2px 12px 2px 0;color:#667085" { "Customer" } td { strong { (alert.customer_name) } } }
+                    tr { td style="padding:2px 12px 2px 0;color:#667085" { "MRR" } td { (money(alert.mrr)) } }
+                    tr { td style="padding:2px 12px 2px 0;color:#667085" { "Ticket" } td {
+                        @if let Some(u) = &alert.ticket_url { a href=(u) { (alert.ticket_id) } } @else { (alert.ticket_id) }
+                        " · " (alert.priority) " · " (alert.team.display_name())
+                    } }
+                    @if let Some(k) = &alert.kam_name { tr { td style="padding:2px 12px 2px 0;color:#667085" { "Key Account Manager" } td { (k) } } }
+                    @if let Some(r) = &alert.renewal_date { tr { td style="padding:2px 12px 2px 0;color:#667085" { "Renewal" } td { (r) } } }
+                }
+                p style="font-size:14px" { strong { (alert.subject) } }
+                blockquote style="border-left:3px solid #d0d5dd;margin:8px 0;padding:4px 12px;color:#475467" { (alert.snippet) }
+                h3 style="font-size:15px" { "Why" }
+                ul style="font-size:14px" { @for r in &alert.reasons { li { (r) } } }
+                @if !alert.recommended_actions.is_empty() {
+                    h3 style="font-size:15px" { "Recommended actions" }
+                    ol style="font-size:14px" { @for a in &alert.recommended_actions { li { (a) } } }
+                }
+                @if let Some(u) = &alert.dashboard_url { p { a href=(u) { "Open the triage dashboard" } } }
+            }
+        }
+    }
+}
+
+/// Slack escapes `&`, `<` and `>` in mrkdwn text.
+fn slack_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn slack_payload(alert: &Alert, headline: &str, subject: &str) -> serde_json::Value {
+    let reasons = alert
+        .reasons
+        .iter()
+        .take(6)
+        .map(|r| format!("• {}", slack_escape(r)))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut blocks = vec![
+        json!({"type": "header", "text": {"type": "plain_text", "text": truncate_words(headline, 140)}}),
+        json!({"type": "section", "fields": [
+            {"type": "mrkdwn", "text": format!("*Customer*\n{}", slack_escape(&alert.customer_name))},
+            {"type": "mrkdwn", "text": format!("*MRR*\n{}", money(alert.mrr))},
+            {"type": "mrkdwn", "text": format!("*Ticket*\n{} · {}", slack_escape(&alert.ticket_id), alert.priority)},
+            {"type": "mrkdwn", "text": format!("*Team*\n{}", alert.team.display_name())},
+        ]}),
+        json!({"type": "section", "text": {"type": "mrkdwn", "text": format!(">{}", slack_escape(&truncate_words(&alert.snippet, 400)))}}),
+        json!({"type": "section", "text": {"type": "mrkdwn", "text": format!("*Why*\n{}", truncate_words(&reasons, 2800))}}),
+    ];
+    if !alert.recommended_actions.is_empty() {
+        let actions = alert
+            .recommended_actions
+            .iter()
+            .enumerate()
+            .map(|(i, a)| format!("{}. {}", i + 1, slack_escape(a)))
+            .collect::<Vec<_>>()
+            .join("\n");
+        blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": format!("*Recommended actions*\n{}", truncate_words(&actions, 2800))}}));
+    }
+    let mut buttons = Vec::new();
+    if let Some(u) = &alert.ticket_url {
+        buttons.push(json!({"type": "button", "text": {"type": "plain_text", "text": "Open ticket"}, "url": u}));
+    }
+    if let Some(u) = &alert.dashboard_url {
+        buttons.push(json!({"type": "button", "text": {"type": "plain_text", "text": "Dashboard"}, "url": u}));
+    }
+    if !buttons.is_empty() {
+        blocks.push(json!({"type": "actions", "elements": buttons}));
+    }
+    json!({"text": subject, "blocks": blocks})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alert_ids_are_deterministic_and_safe() {
+        assert_eq!(alert_id(AlertKind::Guardian, "#1001"), "guardian-1001");
+        assert_eq!(
+            alert_id(AlertKind::Opportunity, "D-0001"),
+            "opportunity-D-0001"
+        );
+        assert_eq!(alert_id(AlertKind::Guardian, "a/b c"), "guardian-a_b_c");
+    }
+}

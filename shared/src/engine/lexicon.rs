@@ -1,0 +1,378 @@
+//! Phrase patterns and the matcher that finds them in a prepared ticket.
+//!
+//! A pattern is a sequence of token steps separated by spaces:
+//! `word` matches the folded token exactly, `word*` matches tokens starting with `word`
+//! (at least three letters), `a|b*|c` matches any alternative, and `~` skips up to
+//! three tokens (`~~` up to six). A match never crosses a sentence. Patterns are folded
+//! when compiled, so they may be written with accents ("résilier").
+
+use std::collections::HashMap;
+
+use crate::text::{Prepared, fold};
+
+/// Words that negate what follows them within three tokens.
+const NEGATORS: &[&str] = &[
+    "not", "no", "never", "dont", "doesnt", "didnt", "isnt", "arent", "wasnt", "werent", "without",
+    "hardly", "nothing", "pas", "jamais", "sans", "aucun", "aucune", "nicht", "kein", "keine",
+    "keinen", "keiner", "nie", "niemals", "ohne", "nunca", "sin", "tampoco", "ni",
+];
+
+#[derive(Debug, Clone)]
+struct Alt {
+    text: String,
+    prefix: bool,
+}
+
+impl Alt {
+    #[inline]
+    fn matches(&self, token: &str) -> bool {
+        if self.prefix {
+            token.starts_with(self.text.as_str())
+        } else {
+            token == self.text
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Step {
+    Token(Vec<Alt>),
+    Gap(u8),
+}
+
+#[derive(Debug, Clone)]
+struct Pattern<S> {
+    signal: S,
+    exclusion: bool,
+    steps: Vec<Step>,
+}
+
+/// One occurrence of a signal's pattern in a ticket.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Hit<S> {
+    pub signal: S,
+    /// First token of the match.
+    pub start: usize,
+    /// One past the last token of the match.
+    pub end: usize,
+    /// A negator ("not", "pas", "nicht", ...) stands within three tokens before it.
+    pub negated: bool,
+}
+
+impl<S> Hit<S> {
+    pub fn len(&self) -> usize {
+        self.end - self.start
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.end == self.start
+    }
+}
+
+/// An invalid pattern, named with the signal it belongs to.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid pattern {pattern:?} for {owner}: {problem}")]
+pub struct PatternError {
+    pub owner: String,
+    pub pattern: String,
+    pub problem: &'static str,
+}
+
+/// Finds many phrase patterns in one pass over a ticket's tokens.
+#[derive(Debug, Clone)]
+pub struct Matcher<S> {
+    patterns: Vec<Pattern<S>>,
+    /// First three letters of a first-step alternative (or the whole of a shorter one)
+    /// → patterns that may start there.
+    index: HashMap<String, Vec<u32>>,
+}
+
+impl<S> Default for Matcher<S> {
+    fn default() -> Self {
+        Self {
+            patterns: Vec::new(),
+            index: HashMap::new(),
+        }
+    }
+}
+
+fn index_key(token: &str) -> &str {
+    match token.char_indices().nth(3) {
+        Some((i, _)) => &token[..i],
+        None => token,
+    }
+}
+
+impl<S: Copy + std::fmt::Debug> Matcher<S> {
+    /// Adds a pattern that raises `signal`.
+    pub fn add(&mut self, signal: S, pattern: &str) -> Result<(), PatternError> {
+        self.push(signal, pattern, false)
+    }
+
+    /// Adds a pattern that cancels any hit of `signal` it overlaps (a keyword trap such
+    /// as "after upgrading WooCommerce" for the upgrade intent).
+    pub fn add_exclusion(&mut self, signal: S, pattern: &str) -> Result<(), PatternError> {
+        self.push(signal, pattern, true)
+    }
+
+    fn push(&mut self, signal: S, pattern: &str, exclusion: bool) -> Result<(), PatternError> {
+        let err = |problem| PatternError {
+            owner: format!("{signal:?}"),
+            pattern: pattern.to_string(),
+            problem,
+        };
+        let mut steps = Vec::new();
+        for raw in pattern.split_whitespace() {
+            if raw.chars().all(|c| c == '~') {
+                if steps.is_empty() {
+                    return Err(err("a pattern cannot start with a gap"));
+                }
+                steps.push(Step::Gap(3 * raw.len().min(2) as u8));
+                continue;
+            }
+            let mut alts = Vec::new();
+            for alt in raw.split('|') {
+                let (body, prefix) = match alt.strip_suffix('*') {
+                    Some(body) => (body, true),
+                    None => (alt, false),
+                };
+                let text = fold(body);
+                if text.is_empty() || !text.chars().all(char::is_alphanumeric) {
+                    return Err(err("each alternative must be letters or digits"));
+                }
+                if prefix && text.chars().count() < 3 {
+                    return Err(err("a prefix needs at least three letters"));
+                }
+                alts.push(Alt { text, prefix });
+            }
+            steps.push(Step::Token(alts));
+        }
+        match steps.last() {
+            None => return Err(err("empty pattern")),
+            Some(Step::Gap(_)) => return Err(err("a pattern cannot end with a gap")),
+            _ => {}
+        }
+        let id = self.patterns.len() as u32;
+        if let Some(Step::Token(first)) = steps.first() {
+            for alt in first {
+                let entry = self
+                    .index
+                    .entry(index_key(&alt.text).to_string())
+                    .or_default();
+                if entry.last() != Some(&id) {
+                    entry.push(id);
+                }
+            }
+        }
+        self.patterns.push(Pattern {
+            signal,
+            exclusion,
+            steps,
+        });
+        Ok(())
+    }
+
+    pub fn pattern_count(&self) -> usize {
+        self.patterns.len()
+    }
+
+    /// Every hit in the ticket, in token order; overlapping exclusions already removed.
+    pub fn find(&self, text: &Prepared) -> Vec<Hit<S>>
+    where
+        S: PartialEq,
+    {
+        let mut hits = Vec::new();
+        let mut exclusions: Vec<Hit<S>> = Vec::new();
+        for i in 0..text.len() {
+            let Some(candidates) = self.index.get(index_key(text.token(i))) else {
+                continue;
+            };
+            for &pid in candidates {
+                let pattern = &self.patterns[pid as usize];
+                if let Some(end) = match_steps(&pattern.steps, text, i, text.sentence_of(i)) {
+                    let hit = Hit {
+                        signal: pattern.signal,
+                        start: i,
+                        end,
+                        negated: negated_at(text, i),
+                    };
+                    if pattern.exclusion {
+                        exclusions.push(hit);
+                    } else if !hits.iter().any(|h: &Hit<S>| {
+                        h.signal == hit.signal && h.start == hit.start && h.end == hit.end
+                    }) {
+                        hits.push(hit);
+                    }
+                }
+            }
+        }
+        if !exclusions.is_empty() {
+            hits.retain(|h| {
+                !exclusions
+                    .iter()
+                    .any(|x| x.signal == h.signal && x.start < h.end && h.start < x.end)
+            });
+        }
+        hits
+    }
+}
+
+fn match_steps(steps: &[Step], text: &Prepared, at: usize, sentence: u16) -> Option<usize> {
+    let Some((step, rest)) = steps.split_first() else {
+        return Some(at);
+    };
+    match step {
+        Step::Token(alts) => {
+            if at >= text.len() || text.sentence_of(at) != sentence {
+                return None;
+            }
+            let token = text.token(at);
+            if alts.iter().any(|a| a.matches(token)) {
+                match_steps(rest, text, at + 1, sentence)
+            } else {
+                None
+            }
+        }
+        Step::Gap(max) => {
+            (0..=*max as usize).find_map(|skip| match_steps(rest, text, at + skip, sentence))
+        }
+    }
+}
+
+fn negated_at(text: &Prepared, start: usize) -> bool {
+    let sentence = text.sentence_of(start);
+    (start.saturating_sub(3)..start)
+        .filter(|&j| text.sentence_of(j) == sentence)
+        .any(|j| NEGATORS.contains(&text.token(j)))
+}
+
+/// Keeps, among overlapping hits, the longest (earliest on ties): "tracking number"
+/// wins over "tracking".
+pub fn longest_non_overlapping<S: Copy>(hits: &[Hit<S>]) -> Vec<Hit<S>> {
+    let mut sorted: Vec<Hit<S>> = hits.to_vec();
+    sorted.sort_by(|a, b| b.len().cmp(&a.len()).then(a.start.cmp(&b.start)));
+    let mut kept: Vec<Hit<S>> = Vec::with_capacity(sorted.len());
+    for h in sorted {
+        if !kept.iter().any(|k| k.start < h.end && h.start < k.end) {
+            kept.push(h);
+        }
+    }
+    kept.sort_by_key(|h| h.start);
+    kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matcher(patterns: &[(u8, &str)]) -> Matcher<u8> {
+        let mut m = Matcher::default();
+        for (s, p) in patterns {
+            m.add(*s, p).unwrap();
+        }
+        m
+    }
+
+    fn found(m: &Matcher<u8>, text: &str) -> Vec<(u8, String)> {
+        let p = Prepared::new("", text, 100_000);
+        m.find(&p)
+            .into_iter()
+            .map(|h| (h.signal, p.span_text(h.start, h.end)))
+            .collect()
+    }
+
+    #[test]
+    fn exact_prefix_alternatives_and_gaps() {
+        let m = matcher(&[
+            (1, "order*|commande* not|pas process*"),
+            (2, "checkout ~ down"),
+            (3, "api"),
+        ]);
+        assert_eq!(
+            found(
+                &m,
+                "Orders not processing since the checkout is completely down"
+            ),
+            vec![
+                (1, "orders not processing".to_string()),
+                (2, "checkout is completely down".to_string())
+            ]
+        );
+        assert!(
+            found(&m, "The apis are fine").is_empty(),
+            "exact token must not prefix-match"
+        );
+    }
+
+    #[test]
+    fn matches_do_not_cross_sentences_or_exceed_the_gap() {
+        let m = matcher(&[(2, "checkout ~ down")]);
+        assert!(found(&m, "Checkout works. Down is fine.").is_empty());
+        assert!(found(&m, "checkout one two three four down").is_empty());
+        assert_eq!(found(&m, "checkout one two three down").len(), 1);
+    }
+
+    #[test]
+    fn accents_in_patterns_and_text_are_folded() {
+        let m = matcher(&[(1, "résilier"), (2, "kündig*")]);
+        assert_eq!(found(&m, "Nous voulons RESILIER. Wir kündigen.").len(), 2);
+    }
+
+    #[test]
+    fn exclusions_cancel_overlapping_hits_only() {
+        let mut m = matcher(&[(1, "upgrad* ~ plan|tier")]);
+        m.add_exclusion(1, "after|since upgrad* ~ woocommerce|version")
+            .unwrap();
+        assert!(found(&m, "since upgrading to version 8 plan sync fails").is_empty());
+        assert_eq!(found(&m, "We want to upgrade to the Pro plan").len(), 1);
+    }
+
+    #[test]
+    fn negation_is_flagged() {
+        let m = matcher(&[(1, "urgent")]);
+        let p = Prepared::new("", "This is not urgent. Urgent!", 1000);
+        let hits = m.find(&p);
+        assert_eq!(hits.len(), 2);
+        assert!(hits[0].negated);
+        assert!(!hits[1].negated);
+    }
+
+    #[test]
+    fn bad_patterns_are_rejected() {
+        let mut m: Matcher<u8> = Matcher::default();
+        assert!(m.add(1, "ab*").is_err());
+        assert!(m.add(1, "~ word").is_err());
+        assert!(m.add(1, "word ~").is_err());
+        assert!(m.add(1, "").is_err());
+        assert!(m.add(1, "a-b").is_err());
+    }
+
+    #[test]
+    fn longest_hit_wins_overlaps() {
+        let hits = vec![
+            Hit {
+                signal: 1u8,
+                start: 0,
+                end: 1,
+                negated: false,
+            },
+            Hit {
+                signal: 2u8,
+                start: 0,
+                end: 2,
+                negated: false,
+            },
+            Hit {
+                signal: 3u8,
+                start: 3,
+                end: 4,
+                negated: false,
+            },
+        ];
+        let kept = longest_non_overlapping(&hits);
+        assert_eq!(
+            kept.iter().map(|h| h.signal).collect::<Vec<_>>(),
+            vec![2, 3]
+        );
+    }
+}

@@ -1,0 +1,290 @@
+//! The triage engine: a ticket, its account context and the policy in, a decision with
+//! its reasons out. Pure and deterministic: no I/O, no clock, no randomness.
+
+pub mod agents;
+pub mod draft;
+pub mod guardian;
+pub mod kb;
+pub mod language;
+pub mod lexicon;
+pub mod opportunity;
+pub mod priority;
+pub mod sentiment;
+pub mod signals;
+pub mod team;
+
+use std::path::Path;
+
+use agents::{AgentDirectory, AgentLoad};
+use kb::KnowledgeBase;
+use language::LanguageModel;
+use lexicon::{Hit, Matcher};
+use signals::{Family, Signal};
+
+use crate::domain::{AccountContext, Decision, EngineKind, Ticket};
+use crate::policy::Policy;
+use crate::text::{Prepared, truncate_words};
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Policy(#[from] crate::policy::PolicyError),
+    #[error(transparent)]
+    KnowledgeBase(#[from] kb::KbError),
+    #[error(transparent)]
+    Agents(#[from] agents::AgentsError),
+    #[error(transparent)]
+    Pattern(#[from] lexicon::PatternError),
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The signals found in one ticket.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub hits: Vec<Hit<Signal>>,
+}
+
+impl Found {
+    /// Hits of `signal`, negated ones excluded where negation voids the signal.
+    pub fn of(&self, signal: Signal) -> impl Iterator<Item = &Hit<Signal>> + '_ {
+        let negatable = signal.negatable();
+        self.hits
+            .iter()
+            .filter(move |h| h.signal == signal && !(negatable && h.negated))
+    }
+
+    pub fn has(&self, signal: Signal) -> bool {
+        self.of(signal).next().is_some()
+    }
+
+    pub fn count(&self, signal: Signal) -> usize {
+        self.of(signal).count()
+    }
+
+    pub fn in_family(&self, family: Family) -> impl Iterator<Item = &Hit<Signal>> + '_ {
+        self.hits
+            .iter()
+            .filter(move |h| h.signal.family() == family && !(h.signal.negatable() && h.negated))
+    }
+}
+
+/// Quotes the words of a hit for a reason ("'checkout is down'").
+pub(crate) fn quote(text: &Prepared, hit: &Hit<Signal>) -> String {
+    format!(
+        "'{}'",
+        truncate_words(&text.span_text(hit.start, hit.end), 40)
+    )
+}
+
+/// The engine's decision together with its own confidence (0-1), which decides
+/// whether a language model is consulted in hybrid mode.
+#[derive(Debug, Clone)]
+pub struct Assessment {
+    pub decision: Decision,
+    pub confidence: f64,
+}
+
+/// The triage engine with its policy, knowledge base and agents compiled.
+#[derive(Debug)]
+pub struct Engine {
+    pub policy: Policy,
+    pub kb: KnowledgeBase,
+    pub agents: AgentDirectory,
+    language: LanguageModel,
+    matcher: Matcher<Signal>,
+}
+
+impl Engine {
+    pub fn new(
+        policy: Policy,
+        kb: KnowledgeBase,
+        agents: AgentDirectory,
+    ) -> Result<Self, EngineError> {
+        let mut matcher = Matcher::default();
+        for &s in Signal::ALL {
+            for entry in signals::phrases(s) {
+                for p in signals::expand(entry).split(", ") {
+                    matcher.add(s, p)?;
+                }
+            }
+            for entry in signals::exclusions(s) {
+                for p in signals::expand(entry).split(", ") {
+                    matcher.add_exclusion(s, p)?;
+                }
+            }
+        }
+        for name in &policy.guardian.competitors {
+            let words: Vec<String> = crate::text::fold(name)
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .map(str::to_string)
+                .collect();
+            matcher.add(Signal::Competitor, &words.join(" "))?;
+        }
+        Ok(Self {
+            policy,
+            kb,
+            agents,
+            language: LanguageModel::new(),
+            matcher,
+        })
+    }
+
+    /// The engine with the shipped policy, knowledge base and agents.
+    pub fn embedded() -> Result<Self, EngineError> {
+        Self::from_parts(Policy::default_policy(), None, None)
+    }
+
+    /// The engine from a policy plus, optionally, a knowledge-base directory and an
+    /// agents file (the shipped ones otherwise).
+    pub fn from_parts(
+        policy: Policy,
+        kb_dir: Option<&Path>,
+        agents_file: Option<&Path>,
+    ) -> Result<Self, EngineError> {
+        let language = LanguageModel::new();
+        let kb = match kb_dir {
+            Some(dir) => KnowledgeBase::load_dir(dir, &policy.draft, &language)?,
+            None => KnowledgeBase::embedded(&policy.draft, &language)?,
+        };
+        let agents = match agents_file {
+            Some(path) => {
+                AgentDirectory::parse(&std::fs::read_to_string(path).map_err(|source| {
+                    EngineError::Io {
+                        path: path.display().to_string(),
+                        source,
+                    }
+                })?)?
+            }
+            None => AgentDirectory::embedded()?,
+        };
+        Self::new(policy, kb, agents)
+    }
+
+    pub fn pattern_count(&self) -> usize {
+        self.matcher.pattern_count()
+    }
+
+    /// Triage one ticket.
+    pub fn decide(&self, ticket: &Ticket, account: &AccountContext, load: &AgentLoad) -> Decision {
+        self.assess(ticket, account, load).decision
+    }
+
+    /// Triage one ticket and say how sure the engine is.
+    pub fn assess(
+        &self,
+        ticket: &Ticket,
+        account: &AccountContext,
+        load: &AgentLoad,
+    ) -> Assessment {
+        let policy = &self.policy;
+        let text = Prepared::new(
+            &ticket.subject,
+            &ticket.description,
+            policy.limits.max_description_chars,
+        );
+        let mut hits = self.matcher.find(&text);
+        hits.extend(priority::at_stake(&text));
+        let found = Found { hits };
+        let raw_sample = if ticket.description.len() > 1200 {
+            &ticket.description[..ticket.description.floor_char_boundary(1200)]
+        } else {
+            ticket.description.as_str()
+        };
+        let detected = self.language.detect(&text, raw_sample);
+
+        let churn_threat = policy
+            .priority
+            .churn_threat_signals
+            .iter()
+            .filter_map(|n| Signal::by_name(n))
+            .any(|s| found.has(s));
+        let prio = priority::assess(&found, &text, ticket.mrr, churn_threat, policy);
+        let team = team::assess(&found, &text, policy);
+        let assignment = self
+            .agents
+            .assign(team.team, &text, detected.code, load, &policy.routing);
+        let sentiment = sentiment::assess(&found, &text, policy);
+        let guardian = guardian::assess(
+            &found,
+            &text,
+            &sentiment.sentiment,
+            prio.priority,
+            ticket.mrr,
+            account,
+            policy,
+        );
+        let opportunity = opportunity::assess(&found, &text, prio.priority, policy);
+        let agent = assignment.as_ref().map(|a| &self.agents.agents[a.agent]);
+        let draft = draft::compose(&draft::DraftInput {
+            ticket,
+            text: &text,
+            priority: prio.priority,
+            team: team.team,
+            language: &detected,
+            sentiment: &sentiment.sentiment,
+            guardian_alert: guardian.alert,
+            opportunity: opportunity.detected,
+            agent,
+            kb: &self.kb,
+            model: &self.language,
+            policy,
+        });
+
+        let mut reasons = Vec::with_capacity(8);
+        reasons.push(prio.reason.clone());
+        reasons.push(team.reason.clone());
+        if let Some(a) = &assignment {
+            reasons.push(a.reason.clone());
+        }
+        reasons.push(format!("language {}: {}", detected.code, detected.reason));
+        reasons.push(sentiment.reason.clone());
+        reasons.push(format!(
+            "guardian {}/100 ({}){}",
+            guardian.risk_score,
+            guardian.level,
+            if guardian.alert { ", alert" } else { "" }
+        ));
+        if opportunity.detected {
+            reasons.push(format!(
+                "opportunity {} ({:.2})",
+                opportunity
+                    .intents
+                    .iter()
+                    .map(|i| i.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                opportunity.confidence
+            ));
+        }
+        reasons.push(draft.reason);
+
+        let confidence = prio.confidence.min(team.confidence);
+        Assessment {
+            decision: Decision {
+                ticket_id: ticket.id.clone(),
+                priority: prio.priority,
+                team: team.team,
+                agent_id: agent.map(|a| a.id.clone()),
+                language: detected.code.to_string(),
+                sentiment: sentiment.sentiment,
+                guardian,
+                opportunity,
+                draft: draft.draft,
+                reasons,
+                engine: EngineKind::Rules,
+            },
+            confidence,
+        }
+    }
+}
+
+/// Rounds to two decimals (scores in the JSON output).
+pub(crate) fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}

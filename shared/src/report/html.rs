@@ -1,0 +1,296 @@
+//! The dashboard: one self-contained HTML page (inline CSS, SVG and a small script,
+//! works offline). Every piece of ticket text goes through maud's escaping, and a
+//! Content-Security-Policy admits only the page's own script, by hash.
+
+use base64::Engine as _;
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use sha2::{Digest, Sha256};
+
+use super::{Report, TicketRow};
+use crate::domain::{Priority, RiskLevel, SentimentLabel, Team};
+
+const STYLE: &str = r#"
+:root{--bg:#f6f7f9;--card:#fff;--ink:#101828;--muted:#667085;--line:#e4e7ec;--p0:#b42318;--p1:#dc6803;--p2:#1570ef;--p3:#667085;--ok:#067647;--warn:#b54708}
+*{box-sizing:border-box}body{margin:0;font:14px/1.45 -apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;background:var(--bg);color:var(--ink)}
+header{background:#0b1f33;color:#fff;padding:20px 32px}header h1{margin:0;font-size:22px}header p{margin:4px 0 0;color:#c7d2de}
+main{padding:24px 32px;max-width:1500px;margin:0 auto}
+section{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:18px 20px;margin:0 0 20px}
+section h2{margin:0 0 12px;font-size:17px}
+.kpis{display:grid;grid-template-columns:repeat(auto-fit,minmax(170px,1fr));gap:14px;margin-bottom:20px}
+.kpi{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:14px 16px}
+.kpi .v{font-size:28px;font-weight:700}.kpi .l{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.04em}.kpi .s{color:var(--muted);font-size:12px}
+.grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:20px}.grid2 section{margin:0}
+table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:6px 8px;border-bottom:1px solid var(--line);vertical-align:top}
+th{font-size:12px;color:var(--muted);text-transform:uppercase;letter-spacing:.03em;white-space:nowrap}
+#tickets th{cursor:pointer;user-select:none}#tickets th[aria-sort=ascending]::after{content:" ▲"}#tickets th[aria-sort=descending]::after{content:" ▼"}
+.badge{display:inline-block;border-radius:999px;padding:1px 8px;font-size:12px;font-weight:600;color:#fff;white-space:nowrap}
+.P0{background:var(--p0)}.P1{background:var(--p1)}.P2{background:var(--p2)}.P3{background:var(--p3)}
+.chip{display:inline-block;border:1px solid var(--line);border-radius:6px;padding:0 6px;margin:1px 2px 1px 0;font-size:12px;background:#f9fafb}
+.risk{font-weight:700}.risk.critical{color:var(--p0)}.risk.high{color:var(--p1)}.risk.medium{color:var(--warn)}.risk.low{color:var(--muted)}
+.muted{color:var(--muted)}.small{font-size:12px}ul.tight,ol.tight{margin:4px 0;padding-left:18px}
+.alert-card{border:1px solid var(--line);border-left:4px solid var(--p0);border-radius:8px;padding:10px 14px;margin:0 0 10px}
+.alert-card.high{border-left-color:var(--p1)}.alert-card h3{margin:0 0 4px;font-size:15px}
+.filters{display:flex;gap:10px;flex-wrap:wrap;margin-bottom:10px}.filters input,.filters select{padding:6px 8px;border:1px solid var(--line);border-radius:6px;font:inherit}
+.filters input{min-width:260px}details summary{cursor:pointer;color:var(--p2)}
+.cm td,.cm th{text-align:center}.cm td.hit{background:#ecfdf3;font-weight:700}
+.status-within{color:var(--ok)}.status-below,.status-above{color:var(--warn)}
+footer{color:var(--muted);font-size:12px;text-align:center;padding:10px 0 30px}
+"#;
+
+const SCRIPT: &str = r#"(function(){
+var table=document.getElementById('tickets');if(!table){return;}
+var tbody=table.tBodies[0],rows=Array.prototype.slice.call(tbody.rows);
+var q=document.getElementById('filter-text'),fp=document.getElementById('filter-priority'),ft=document.getElementById('filter-team'),ff=document.getElementById('filter-flag'),shown=document.getElementById('shown');
+function apply(){var text=q.value.toLowerCase(),n=0;rows.forEach(function(r){var ok=(!text||r.textContent.toLowerCase().indexOf(text)>=0)&&(!fp.value||r.getAttribute('data-priority')===fp.value)&&(!ft.value||r.getAttribute('data-team')===ft.value)&&(!ff.value||r.getAttribute('data-'+ff.value)==='1');r.hidden=!ok;if(ok){n++;}});shown.textContent=String(n);}
+[q,fp,ft,ff].forEach(function(el){el.addEventListener('input',apply);el.addEventListener('change',apply);});
+var heads=table.tHead.rows[0].cells;
+Array.prototype.forEach.call(heads,function(th,i){th.addEventListener('click',function(){var dir=th.getAttribute('aria-sort')==='ascending'?-1:1;Array.prototype.forEach.call(heads,function(c){c.removeAttribute('aria-sort');});th.setAttribute('aria-sort',dir===1?'ascending':'descending');var num=th.getAttribute('data-type')==='num';rows.sort(function(a,b){var x=a.cells[i].getAttribute('data-sort'),y=b.cells[i].getAttribute('data-sort');if(x===null){x=a.cells[i].textContent;}if(y===null){y=b.cells[i].textContent;}if(num){return ((parseFloat(x)||0)-(parseFloat(y)||0))*dir;}return x.localeCompare(y)*dir;});rows.forEach(function(r){tbody.appendChild(r);});});});
+apply();document.body.setAttribute('data-ready','1');
+})();"#;
+
+fn script_hash() -> String {
+    let digest = Sha256::digest(SCRIPT.as_bytes());
+    format!(
+        "sha256-{}",
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    )
+}
+
+fn pct(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 * 100.0 / whole as f64
+    }
+}
+
+fn priority_badge(p: Priority) -> Markup {
+    html! { span class={"badge " (p.as_str())} title=(p.label()) { (p.as_str()) } }
+}
+
+fn risk_class(level: RiskLevel) -> &'static str {
+    level.as_str()
+}
+
+fn money(mrr: Option<f64>) -> String {
+    mrr.map_or("—".to_string(), |m| format!("${m:.0}"))
+}
+
+fn priority_chart(report: &Report) -> Markup {
+    let m = &report.metrics;
+    let total = m.tickets;
+    let max = Priority::ALL
+        .iter()
+        .map(|p| {
+            let actual = pct(m.priority.get(p).copied().unwrap_or(0), total);
+            let hi = m.calibration.get(p).map_or(0.0, |c| c.target_pct[1]);
+            actual.max(hi)
+        })
+        .fold(10.0f64, f64::max)
+        .ceil();
+    let (w, h, left, bottom, top) = (520.0, 230.0, 40.0, 30.0, 14.0);
+    let plot_h = h - bottom - top;
+    let slot = (w - left) / 4.0;
+    let y = |v: f64| top + plot_h * (1.0 - v / max);
+    html! {
+        svg viewBox={"0 0 " (w) " " (h)} width="100%" role="img" aria-label="Priority mix against calibration targets" {
+            @for t in [0.0, max / 2.0, max] {
+                line x1=(left) x2=(w) y1=(y(t)) y2=(y(t)) stroke="#e4e7ec" {}
+                text x=(left - 6.0) y=(y(t) + 4.0) text-anchor="end" font-size="11" fill="#667085" { (format!("{t:.0}%")) }
+            }
+            @for (i, p) in Priority::ALL.iter().enumerate() {
+                @let x = left + slot * i as f64 + slot * 0.2;
+                @let bw = slot * 0.6;
+                @let count = m.priority.get(p).copied().unwrap_or(0);
+                @let actual = pct(count, total);
+                @if let Some(c) = m.calibration.get(p) {
+                    rect class="target" x=(x - 6.0) width=(bw + 12.0) y=(y(c.target_pct[1])) height=((y(c.target_pct[0]) - y(c.target_pct[1])).max(2.0)) fill="#d1e9ff" opacity="0.8" {
+                        title { (format!("{} target {:.0}–{:.0}%", p.as_str(), c.target_pct[0], c.target_pct[1])) }
+                    }
+                }
+                rect class={"bar " (p.as_str())} x=(x + bw * 0.2) width=(bw * 0.6) y=(y(actual)) height=((h - bottom - y(actual)).max(0.0)) fill={"var(--" (p.as_str().to_ascii_lowercase()) ")"} {
+                    title { (format!("{}: {count} tickets ({actual:.1}%)", p.as_str())) }
+                }
+                text x=(x + bw / 2.0) y=(y(actual) - 4.0) text-anchor="middle" font-size="12" font-weight="600" { (format!("{actual:.0}%")) }
+                text x=(x + bw / 2.0) y=(h - 10.0) text-anchor="middle" font-size="12" { (p.as_str()) " " (p.label()) }
+            }
+        }
+        p class="small muted" { "Bars: share of tickets. Blue bands: calibration targets from the policy." }
+    }
+}
+
+fn team_chart(report: &Report) -> Markup {
+    let m = &report.metrics;
+    let total = m.tickets;
+    let colors = ["#1570ef", "#7a5af8", "#0e9384"];
+    html! {
+        svg viewBox="0 0 560 150" width="100%" role="img" aria-label="Team split" {
+            @for (i, t) in Team::ALL.iter().enumerate() {
+                @let count = m.teams.get(t).copied().unwrap_or(0);
+                @let share = pct(count, total);
+                @let y = 12.0 + i as f64 * 44.0;
+                text x="0" y=(y + 13.0) font-size="12" { (t.display_name()) }
+                rect x="170" y=(y) width="300" height="20" fill="#f2f4f7" rx="4" {}
+                rect class="team-bar" x="170" y=(y) width=(3.0 * share) height="20" fill=(colors[i]) rx="4" {
+                    title { (format!("{}: {count} tickets ({share:.1}%)", t.display_name())) }
+                }
+                text x="478" y=(y + 14.0) font-size="12" font-weight="600" { (format!("{count} · {share:.0}%")) }
+            }
+        }
+    }
+}
+
+fn ticket_row(r: &TicketRow) -> Markup {
+    html! {
+        tr data-priority=(r.priority.as_str()) data-team=(r.team.as_str()) data-guardian=(if r.guardian_alert {"1"} else {"0"}) data-opportunity=(if r.opportunity {"1"} else {"0"}) data-autosend=(if r.auto_send {"1"} else {"0"}) {
+            td { (r.ticket_id) }
+            td { (r.customer) }
+            td class="subject" { (r.subject) }
+            td data-sort=(r.priority.index()) { (priority_badge(r.priority)) }
+            td data-sort=(r.team.as_str()) { (r.team.display_name()) }
+            td { (r.agent_id.as_deref().unwrap_or("—")) }
+            td { (r.language) }
+            td data-sort=(r.sentiment_score) { (r.sentiment.as_str()) }
+            td data-sort=(r.risk_score) { span class={"risk " @if r.guardian_alert {"critical"} @else {"low"}} { (r.risk_score) } @if r.guardian_alert { " ⚑" } }
+            td { @for i in &r.intents { span class="chip" { (i.as_str()) } } }
+            td data-sort=(r.draft_confidence.unwrap_or(-1.0)) {
+                @if let Some(a) = &r.draft_article { (a) " " span class="muted" { (format!("{:.2}", r.draft_confidence.unwrap_or(0.0))) } @if r.auto_send { " " span class="chip" { "auto-send" } } }
+                @else { span class="muted" { "—" } }
+            }
+            @if let Some(a) = r.actual_priority { td data-sort=(a.index()) { (a.as_str()) @if a != r.priority { " ≠" } } } @else { td class="muted" { "—" } }
+            td { details { summary { "why" } ul class="tight small" { @for reason in &r.reasons { li { (reason) } } } } }
+        }
+    }
+}
+
+/// Renders the dashboard.
+pub fn render(report: &Report) -> String {
+    let m = &report.metrics;
+    let csp = format!(
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src '{}'",
+        script_hash()
+    );
+    let p2p3 = m.priority.get(&Priority::P2).copied().unwrap_or(0)
+        + m.priority.get(&Priority::P3).copied().unwrap_or(0);
+    let negative = m
+        .sentiment
+        .get(&SentimentLabel::Frustrated)
+        .copied()
+        .unwrap_or(0)
+        + m.sentiment
+            .get(&SentimentLabel::Aggressive)
+            .copied()
+            .unwrap_or(0);
+    let page = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta http-equiv="Content-Security-Policy" content=(csp);
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { "Support triage dashboard" }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                header {
+                    h1 { "Support triage dashboard" }
+                    p { (m.tickets) " tickets from " (m.source) " · generated " (m.generated_at) }
+                }
+                main {
+                    div class="kpis" id="kpis" {
+                        div class="kpi" { div class="l" { "Tickets" } div class="v" { (m.tickets) } div class="s" { (m.priority.get(&Priority::P0).copied().unwrap_or(0)) " P0 · " (m.priority.get(&Priority::P1).copied().unwrap_or(0)) " P1" } }
+                        div class="kpi" { div class="l" { "Auto-resolution rate" } div class="v" { (format!("{:.0}%", m.auto_resolution_rate * 100.0)) } div class="s" { (m.auto_resolvable) " of " (p2p3) " P2/P3 drafts ready · " (m.auto_send_candidates) " auto-send candidates" } }
+                        div class="kpi" { div class="l" { "Guardian alerts" } div class="v" { (m.guardian_alerts) } div class="s" { (format!("{:.0}%", m.guardian_alert_rate * 100.0)) " of tickets · " (negative) " negative in tone" } }
+                        div class="kpi" { div class="l" { "Opportunity signals" } div class="v" { (m.opportunity_signals) } div class="s" { (format!("{:.0}%", m.opportunity_rate * 100.0)) " of tickets" } }
+                        div class="kpi" { div class="l" { "Avg processing time" } div class="v" { (format!("{:.2} ms", m.processing.avg_ms_per_ticket)) } div class="s" { "p95 " (m.processing.p95_us) " µs per ticket" } }
+                    }
+                    div class="grid2" {
+                        section id="priority-mix" { h2 { "Priority mix vs calibration targets" } (priority_chart(report))
+                            table class="small" { thead { tr { th { "Priority" } th { "Tickets" } th { "Share" } th { "Target" } th { "" } } } tbody {
+                                @for (p, c) in &m.calibration { tr { td { (priority_badge(*p)) } td { (m.priority.get(p).copied().unwrap_or(0)) } td { (format!("{:.1}%", c.actual_pct)) } td { (format!("{:.0}–{:.0}%", c.target_pct[0], c.target_pct[1])) } td class={"status-" (c.status)} { (c.status) } } }
+                            } }
+                        }
+                        section id="team-split" { h2 { "Team split" } (team_chart(report))
+                            p class="small muted" { "Languages: " @for (l, n) in &m.languages { span class="chip" { (l) " " (n) } } }
+                            p class="small muted" { "Sentiment: " @for (s, n) in &m.sentiment { span class="chip" { (s.as_str()) " " (n) } } }
+                        }
+                    }
+                    section id="guardian" {
+                        h2 { "Guardian alerts (" (m.guardian_alerts) ")" }
+                        @if report.guardian.is_empty() { p class="muted" { "No account crossed the alert threshold." } }
+                        @for g in &report.guardian {
+                            div class={"alert-card " (risk_class(g.level))} {
+                                h3 { span class={"risk " (risk_class(g.level))} { (g.risk_score) "/100" } " · " (g.customer) " · " (g.ticket_id) " " (priority_badge(g.priority)) }
+                                div class="small muted" { (g.subject) " · MRR " (money(g.mrr)) " · " (g.level.as_str()) " risk" }
+                                div class="grid2" {
+                                    div { strong class="small" { "Why" } ul class="tight small" { @for r in &g.reasons { li { (r) } } } }
+                                    div { strong class="small" { "Recommended actions" } ol class="tight small" { @for a in &g.actions { li { (a) } } } }
+                                }
+                            }
+                        }
+                        @if report.guardian_omitted > 0 { p class="muted small" { (report.guardian_omitted) " lower-risk alerts are not listed here; all are in guardian_alerts_log.json." } }
+                    }
+                    section id="opportunities" {
+                        h2 { "Opportunity signals (" (m.opportunity_signals) ")" }
+                        @if report.opportunities.is_empty() { p class="muted" { "No revenue intent detected." } }
+                        @else {
+                            table { thead { tr { th { "Ticket" } th { "Customer" } th { "MRR" } th { "Intents" } th { "Confidence" } th { "What they wrote" } th { "Why" } } } tbody {
+                                @for o in &report.opportunities { tr {
+                                    td { (o.ticket_id) } td { (o.customer) } td { (money(o.mrr)) }
+                                    td { @for i in &o.intents { span class="chip" { (i.as_str()) } } }
+                                    td { (format!("{:.0}%", o.confidence * 100.0)) }
+                                    td class="small" { strong { (o.subject) } br; (o.snippet) }
+                                    td class="small" { ul class="tight" { @for r in &o.reasons { li { (r) } } } }
+                                } }
+                            } }
+                        }
+                        @if report.opportunities_omitted > 0 { p class="muted small" { (report.opportunities_omitted) " more are in opportunity_alerts_log.json." } }
+                    }
+                    @if let Some(a) = &m.agreement {
+                        section id="agreement" {
+                            h2 { "Agreement with labels (" (a.labelled) " labelled tickets)" }
+                            div class="kpis" {
+                                div class="kpi" { div class="l" { "Priority exact" } div class="v" { (format!("{:.0}%", a.priority_exact * 100.0)) } }
+                                div class="kpi" { div class="l" { "Within one level" } div class="v" { (format!("{:.0}%", a.priority_within_one * 100.0)) } }
+                                @if let Some(t) = &a.team { div class="kpi" { div class="l" { "Team accuracy" } div class="v" { (format!("{:.0}%", t.accuracy * 100.0)) } } }
+                                @if let Some(c) = &a.churn { div class="kpi" { div class="l" { "Churn F1" } div class="v" { (format!("{:.2}", c.scores.f1)) } } }
+                                @if let Some(o) = &a.opportunity { div class="kpi" { div class="l" { "Opportunity F1" } div class="v" { (format!("{:.2}", o.scores.f1)) } } }
+                            }
+                            table class="cm" id="confusion" { thead { tr { th { "label \\ decided" } @for p in Priority::ALL { th { (p.as_str()) } } th { "recall" } } } tbody {
+                                @for (i, p) in Priority::ALL.iter().enumerate() { tr { th { (p.as_str()) } @for j in 0..4 { td class=(if i == j {"hit"} else {""}) { (a.confusion_matrix[i][j]) } } td { (format!("{:.2}", a.per_priority.get(p).map_or(0.0, |s| s.recall))) } } }
+                                tr { th { "precision" } @for p in Priority::ALL { td { (format!("{:.2}", a.per_priority.get(p).map_or(0.0, |s| s.precision))) } } td {} }
+                            } }
+                        }
+                    }
+                    section id="ticket-table" {
+                        h2 { "Tickets" }
+                        div class="filters" {
+                            input id="filter-text" type="search" placeholder="Filter by any text (customer, subject, reason)…" aria-label="Filter tickets";
+                            select id="filter-priority" aria-label="Priority" { option value="" { "All priorities" } @for p in Priority::ALL { option value=(p.as_str()) { (p.as_str()) } } }
+                            select id="filter-team" aria-label="Team" { option value="" { "All teams" } @for t in Team::ALL { option value=(t.as_str()) { (t.display_name()) } } }
+                            select id="filter-flag" aria-label="Flag" { option value="" { "All tickets" } option value="guardian" { "Guardian alerts" } option value="opportunity" { "Opportunities" } option value="autosend" { "Auto-send candidates" } }
+                            span class="muted small" { "showing " span id="shown" { (report.rows.len()) } " of " (report.rows.len()) }
+                        }
+                        table id="tickets" {
+                            thead { tr {
+                                th { "Ticket" } th { "Customer" } th { "Subject" } th data-type="num" { "Priority" } th { "Team" } th { "Agent" } th { "Lang" }
+                                th data-type="num" { "Sentiment" } th data-type="num" { "Risk" } th { "Intents" } th data-type="num" { "Draft" } th data-type="num" { "Label" } th { "Reasons" }
+                            } }
+                            tbody { @for r in &report.rows { (ticket_row(r)) } }
+                        }
+                        @if report.rows_omitted > 0 { p class="muted small" id="rows-omitted" { "The table lists the first " (report.rows.len()) " tickets; " (report.rows_omitted) " more are in triage_results.json." } }
+                    }
+                    @if !m.input_issues.is_empty() {
+                        section id="input-issues" {
+                            h2 { "Input problems (" (m.input_rejected) " rows skipped, " (m.input_warnings) " warnings)" }
+                            ul class="small" { @for i in &m.input_issues { li { (i.to_string()) } } }
+                        }
+                    }
+                }
+                footer { "Built-in engine decisions are deterministic; every decision lists its reasons. Policy: data/policy.toml." }
+                script { (PreEscaped(SCRIPT)) }
+            }
+        }
+    };
+    page.into_string()
+}

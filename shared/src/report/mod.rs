@@ -1,0 +1,408 @@
+//! Run metrics and the dashboard's content, accumulated ticket by ticket so that a run
+//! of any size keeps only counters and a capped sample in memory.
+
+pub mod html;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::domain::{
+    Decision, EngineKind, Intent, Priority, RiskLevel, SentimentLabel, Team, Ticket,
+};
+use crate::eval::{Evaluation, EvaluationReport};
+use crate::input::{InputIssue, Labels, Severity};
+use crate::policy::Policy;
+use crate::text::truncate_words;
+
+/// How many rows the dashboard lists in full.
+#[derive(Debug, Clone, Copy)]
+pub struct Caps {
+    pub table_rows: usize,
+    pub alerts: usize,
+    pub opportunities: usize,
+    pub input_issues: usize,
+}
+
+impl Default for Caps {
+    fn default() -> Self {
+        Self {
+            table_rows: 2000,
+            alerts: 300,
+            opportunities: 300,
+            input_issues: 1000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TicketRow {
+    pub ticket_id: String,
+    pub customer: String,
+    pub subject: String,
+    pub priority: Priority,
+    pub team: Team,
+    pub agent_id: Option<String>,
+    pub language: String,
+    pub sentiment: SentimentLabel,
+    pub sentiment_score: f64,
+    pub risk_score: u8,
+    pub guardian_alert: bool,
+    pub intents: Vec<Intent>,
+    pub opportunity: bool,
+    pub draft_article: Option<String>,
+    pub draft_confidence: Option<f64>,
+    pub auto_send: bool,
+    pub engine: EngineKind,
+    pub reasons: Vec<String>,
+    pub actual_priority: Option<Priority>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GuardianItem {
+    pub ticket_id: String,
+    pub customer: String,
+    pub subject: String,
+    pub mrr: Option<f64>,
+    pub priority: Priority,
+    pub risk_score: u8,
+    pub level: RiskLevel,
+    pub reasons: Vec<String>,
+    pub actions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OpportunityItem {
+    pub ticket_id: String,
+    pub customer: String,
+    pub subject: String,
+    pub mrr: Option<f64>,
+    pub intents: Vec<Intent>,
+    pub confidence: f64,
+    pub snippet: String,
+    pub reasons: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CalibrationCheck {
+    pub target_pct: [f64; 2],
+    pub actual_pct: f64,
+    /// "within", "below" or "above" the target band.
+    pub status: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Processing {
+    pub total_ms: f64,
+    pub avg_ms_per_ticket: f64,
+    pub p50_us: u64,
+    pub p95_us: u64,
+    pub max_us: u64,
+}
+
+/// `metrics_summary.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Metrics {
+    pub generated_at: String,
+    pub source: String,
+    pub tickets: u64,
+    pub input_rejected: u64,
+    pub input_warnings: u64,
+    pub priority: BTreeMap<Priority, u64>,
+    pub calibration: BTreeMap<Priority, CalibrationCheck>,
+    pub teams: BTreeMap<Team, u64>,
+    pub languages: BTreeMap<String, u64>,
+    pub sentiment: BTreeMap<SentimentLabel, u64>,
+    pub engines: BTreeMap<EngineKind, u64>,
+    pub guardian_alerts: u64,
+    pub guardian_alert_rate: f64,
+    pub risk_levels: BTreeMap<RiskLevel, u64>,
+    pub opportunity_signals: u64,
+    pub opportunity_rate: f64,
+    pub intents: BTreeMap<Intent, u64>,
+    /// P2/P3 tickets with a draft reply.
+    pub drafts: u64,
+    /// Drafts confident enough to resolve the ticket with one agent click.
+    pub auto_resolvable: u64,
+    /// `auto_resolvable` over all tickets.
+    pub auto_resolution_rate: f64,
+    pub auto_send_candidates: u64,
+    pub processing: Processing,
+    /// Agreement with the input's labels, when it has them.
+    pub agreement: Option<EvaluationReport>,
+    pub input_issues: Vec<InputIssue>,
+}
+
+/// Everything the dashboard shows.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub metrics: Metrics,
+    pub rows: Vec<TicketRow>,
+    /// Tickets not listed in the table because of the cap.
+    pub rows_omitted: u64,
+    pub guardian: Vec<GuardianItem>,
+    pub guardian_omitted: u64,
+    pub opportunities: Vec<OpportunityItem>,
+    pub opportunities_omitted: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReportBuilder {
+    caps: Caps,
+    calibration: BTreeMap<Priority, [f64; 2]>,
+    resolution_confidence: f64,
+    tickets: u64,
+    priority: BTreeMap<Priority, u64>,
+    teams: BTreeMap<Team, u64>,
+    languages: BTreeMap<String, u64>,
+    sentiment: BTreeMap<SentimentLabel, u64>,
+    engines: BTreeMap<EngineKind, u64>,
+    risk_levels: BTreeMap<RiskLevel, u64>,
+    intents: BTreeMap<Intent, u64>,
+    guardian_alerts: u64,
+    opportunity_signals: u64,
+    drafts: u64,
+    auto_resolvable: u64,
+    auto_send: u64,
+    elapsed_us: Vec<u32>,
+    evaluation: Evaluation,
+    labelled: bool,
+    rows: Vec<TicketRow>,
+    guardian: Vec<GuardianItem>,
+    opportunities: Vec<OpportunityItem>,
+}
+
+impl ReportBuilder {
+    pub fn new(policy: &Policy, caps: Caps) -> Self {
+        Self {
+            caps,
+            calibration: policy.calibration.targets.clone(),
+            resolution_confidence: policy.draft.resolution_confidence,
+            tickets: 0,
+            priority: Priority::ALL.iter().map(|p| (*p, 0)).collect(),
+            teams: Team::ALL.iter().map(|t| (*t, 0)).collect(),
+            languages: BTreeMap::new(),
+            sentiment: SentimentLabel::ALL.iter().map(|s| (*s, 0)).collect(),
+            engines: BTreeMap::new(),
+            risk_levels: RiskLevel::ALL.iter().map(|r| (*r, 0)).collect(),
+            intents: BTreeMap::new(),
+            guardian_alerts: 0,
+            opportunity_signals: 0,
+            drafts: 0,
+            auto_resolvable: 0,
+            auto_send: 0,
+            elapsed_us: Vec::new(),
+            evaluation: Evaluation::default(),
+            labelled: false,
+            rows: Vec::new(),
+            guardian: Vec::new(),
+            opportunities: Vec::new(),
+        }
+    }
+
+    pub fn add(
+        &mut self,
+        ticket: &Ticket,
+        decision: &Decision,
+        labels: Option<&Labels>,
+        elapsed: Option<Duration>,
+    ) {
+        self.tickets += 1;
+        *self.priority.entry(decision.priority).or_default() += 1;
+        *self.teams.entry(decision.team).or_default() += 1;
+        *self.languages.entry(decision.language.clone()).or_default() += 1;
+        *self.sentiment.entry(decision.sentiment.label).or_default() += 1;
+        *self.engines.entry(decision.engine).or_default() += 1;
+        *self.risk_levels.entry(decision.guardian.level).or_default() += 1;
+        if let Some(e) = elapsed {
+            self.elapsed_us
+                .push(e.as_micros().min(u32::MAX as u128) as u32);
+        }
+        if let Some(l) = labels.filter(|l| !l.is_empty()) {
+            self.labelled = true;
+            self.evaluation.add(decision, l);
+        }
+        if let Some(d) = &decision.draft {
+            self.drafts += 1;
+            if d.kb_article_id.is_some() && d.confidence >= self.resolution_confidence {
+                self.auto_resolvable += 1;
+            }
+            if d.auto_send_candidate {
+                self.auto_send += 1;
+            }
+        }
+        let subject = truncate_words(ticket.subject.trim(), 120);
+        if decision.guardian.alert {
+            self.guardian_alerts += 1;
+            self.guardian.push(GuardianItem {
+                ticket_id: decision.ticket_id.to_string(),
+                customer: ticket.customer_name.clone(),
+                subject: subject.clone(),
+                mrr: ticket.mrr,
+                priority: decision.priority,
+                risk_score: decision.guardian.risk_score,
+                level: decision.guardian.level,
+                reasons: decision.guardian.reasons.clone(),
+                actions: decision.guardian.recommended_actions.clone(),
+            });
+            if self.guardian.len() >= self.caps.alerts * 2 {
+                self.trim_guardian();
+            }
+        }
+        if decision.opportunity.detected {
+            self.opportunity_signals += 1;
+            for i in &decision.opportunity.intents {
+                *self.intents.entry(*i).or_default() += 1;
+            }
+            if self.opportunities.len() < self.caps.opportunities {
+                self.opportunities.push(OpportunityItem {
+                    ticket_id: decision.ticket_id.to_string(),
+                    customer: ticket.customer_name.clone(),
+                    subject: subject.clone(),
+                    mrr: ticket.mrr,
+                    intents: decision.opportunity.intents.clone(),
+                    confidence: decision.opportunity.confidence,
+                    snippet: truncate_words(ticket.description.trim(), 220),
+                    reasons: decision.opportunity.reasons.clone(),
+                });
+            }
+        }
+        if self.rows.len() < self.caps.table_rows {
+            self.rows.push(TicketRow {
+                ticket_id: decision.ticket_id.to_string(),
+                customer: ticket.customer_name.clone(),
+                subject,
+                priority: decision.priority,
+                team: decision.team,
+                agent_id: decision.agent_id.clone(),
+                language: decision.language.clone(),
+                sentiment: decision.sentiment.label,
+                sentiment_score: decision.sentiment.score,
+                risk_score: decision.guardian.risk_score,
+                guardian_alert: decision.guardian.alert,
+                intents: decision.opportunity.intents.clone(),
+                opportunity: decision.opportunity.detected,
+                draft_article: decision
+                    .draft
+                    .as_ref()
+                    .and_then(|d| d.kb_article_id.clone()),
+                draft_confidence: decision.draft.as_ref().map(|d| d.confidence),
+                auto_send: decision
+                    .draft
+                    .as_ref()
+                    .is_some_and(|d| d.auto_send_candidate),
+                engine: decision.engine,
+                reasons: decision.reasons.clone(),
+                actual_priority: labels.and_then(|l| l.priority),
+            });
+        }
+    }
+
+    /// Keeps the highest-risk alerts (ties: earlier tickets first).
+    fn trim_guardian(&mut self) {
+        self.guardian.sort_by_key(|g| std::cmp::Reverse(g.risk_score));
+        self.guardian.truncate(self.caps.alerts);
+    }
+
+    pub fn evaluation(&self) -> &Evaluation {
+        &self.evaluation
+    }
+
+    pub fn finish(mut self, issues: &[InputIssue], generated_at: String, source: String) -> Report {
+        self.trim_guardian();
+        let n = self.tickets.max(1) as f64;
+        let pct = |c: u64| (c as f64 * 1000.0 / n).round() / 10.0;
+        let rate = |c: u64| (c as f64 * 1000.0 / n).round() / 1000.0;
+        let calibration = self
+            .calibration
+            .iter()
+            .map(|(p, [lo, hi])| {
+                let actual = pct(self.priority.get(p).copied().unwrap_or(0));
+                let status = if actual < *lo {
+                    "below"
+                } else if actual > *hi {
+                    "above"
+                } else {
+                    "within"
+                };
+                (
+                    *p,
+                    CalibrationCheck {
+                        target_pct: [*lo, *hi],
+                        actual_pct: actual,
+                        status,
+                    },
+                )
+            })
+            .collect();
+        let mut sorted = self.elapsed_us.clone();
+        sorted.sort_unstable();
+        let at = |q: f64| -> u64 {
+            if sorted.is_empty() {
+                0
+            } else {
+                u64::from(sorted[((sorted.len() - 1) as f64 * q).round() as usize])
+            }
+        };
+        let total_us: u64 = sorted.iter().map(|&v| u64::from(v)).sum();
+        let processing = Processing {
+            total_ms: (total_us as f64 / 10.0).round() / 100.0,
+            avg_ms_per_ticket: if sorted.is_empty() {
+                0.0
+            } else {
+                (total_us as f64 / sorted.len() as f64 / 10.0).round() / 100.0
+            },
+            p50_us: at(0.5),
+            p95_us: at(0.95),
+            max_us: sorted.last().map_or(0, |&v| u64::from(v)),
+        };
+        let rejected = issues
+            .iter()
+            .filter(|i| i.severity == Severity::Rejected)
+            .count() as u64;
+        let metrics = Metrics {
+            generated_at,
+            source,
+            tickets: self.tickets,
+            input_rejected: rejected,
+            input_warnings: issues.len() as u64 - rejected,
+            priority: self.priority.clone(),
+            calibration,
+            teams: self.teams.clone(),
+            languages: self.languages.clone(),
+            sentiment: self.sentiment.clone(),
+            engines: self.engines.clone(),
+            guardian_alerts: self.guardian_alerts,
+            guardian_alert_rate: rate(self.guardian_alerts),
+            risk_levels: self.risk_levels.clone(),
+            opportunity_signals: self.opportunity_signals,
+            opportunity_rate: rate(self.opportunity_signals),
+            intents: self.intents.clone(),
+            drafts: self.drafts,
+            auto_resolvable: self.auto_resolvable,
+            auto_resolution_rate: rate(self.auto_resolvable),
+            auto_send_candidates: self.auto_send,
+            processing,
+            agreement: self.labelled.then(|| self.evaluation.report()),
+            input_issues: issues
+                .iter()
+                .take(self.caps.input_issues)
+                .cloned()
+                .collect(),
+        };
+        Report {
+            rows_omitted: self.tickets.saturating_sub(self.rows.len() as u64),
+            guardian_omitted: self
+                .guardian_alerts
+                .saturating_sub(self.guardian.len() as u64),
+            opportunities_omitted: self
+                .opportunity_signals
+                .saturating_sub(self.opportunities.len() as u64),
+            metrics,
+            rows: self.rows,
+            guardian: self.guardian,
+            opportunities: self.opportunities,
+        }
+    }
+}

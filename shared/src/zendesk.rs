@@ -1,0 +1,186 @@
+//! What a decision means in Zendesk: the exact API calls (method, path, body) that apply
+//! it. Building them is pure; sending or recording them is an adapter's job.
+//!
+//! - `PUT /api/v2/tickets/{id}.json`: priority, group, assignee, custom fields and an
+//!   internal note with the reasons and, for P2/P3, the draft marked for review.
+//! - `PUT /api/v2/tickets/{id}/tags`: adds tags (this endpoint keeps existing tags; `tags`
+//!   in a ticket update would replace them).
+//! - With auto-send enabled in the policy and an auto-send candidate: a second ticket
+//!   update with the draft as a public reply and status `solved` (the brief's Option B).
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::domain::{Decision, Ticket};
+use crate::engine::agents::AgentDirectory;
+use crate::policy::Policy;
+
+/// One Zendesk API call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ZendeskCall {
+    pub method: String,
+    pub path: String,
+    pub body: serde_json::Value,
+}
+
+/// Ids of the custom ticket fields the decision fills (Admin Center > Objects and
+/// rules > Tickets > Fields). A field without an id is not sent.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CustomFieldIds {
+    pub guardian_risk_score: Option<u64>,
+    pub opportunity_intent: Option<u64>,
+    pub agent_id: Option<u64>,
+}
+
+/// The tags a decision adds.
+pub fn tags(decision: &Decision) -> Vec<String> {
+    let mut tags = vec![
+        "triaged".to_string(),
+        format!(
+            "priority_{}",
+            decision.priority.as_str().to_ascii_lowercase()
+        ),
+        format!("team_{}", decision.team),
+        format!("lang_{}", decision.language),
+    ];
+    if decision.guardian.alert {
+        tags.push("guardian_alert".to_string());
+    }
+    for i in &decision.opportunity.intents {
+        tags.push(format!("opportunity_{i}"));
+    }
+    if decision
+        .draft
+        .as_ref()
+        .is_some_and(|d| d.auto_send_candidate)
+    {
+        tags.push("auto_send_candidate".to_string());
+    }
+    tags
+}
+
+/// The internal note: the decision, its reasons, and the draft for review.
+pub fn internal_note(decision: &Decision, agents: &AgentDirectory) -> String {
+    let agent = decision
+        .agent_id
+        .as_deref()
+        .and_then(|id| agents.get(id))
+        .map_or("unassigned".to_string(), |a| {
+            format!("{} ({})", a.name, a.id)
+        });
+    let mut note = format!(
+        "[Automated triage: please review]\nPriority: {} ({}) | Team: {} | Agent: {}\nGuardian: {}/100 ({}){}\n",
+        decision.priority,
+        decision.priority.zendesk(),
+        decision.team.display_name(),
+        agent,
+        decision.guardian.risk_score,
+        decision.guardian.level,
+        if decision.guardian.alert {
+            ", Key Account Manager alerted"
+        } else {
+            ""
+        },
+    );
+    if decision.opportunity.detected {
+        note.push_str(&format!(
+            "Opportunity: {} ({:.0}%), Sales alerted\n",
+            decision
+                .opportunity
+                .intents
+                .iter()
+                .map(|i| i.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            decision.opportunity.confidence * 100.0
+        ));
+    }
+    note.push_str("\nWhy:\n");
+    for r in &decision.reasons {
+        note.push_str(&format!("- {r}\n"));
+    }
+    if !decision.guardian.recommended_actions.is_empty() {
+        note.push_str("\nRecommended actions (Key Account Manager):\n");
+        for a in &decision.guardian.recommended_actions {
+            note.push_str(&format!("- {a}\n"));
+        }
+    }
+    if let Some(d) = &decision.draft {
+        note.push_str(&format!(
+            "\n[Draft reply from {} (confidence {:.2}): review before sending]\n\n{}\n",
+            d.kb_article_id.as_deref().unwrap_or("no article"),
+            d.confidence,
+            d.text
+        ));
+    }
+    note
+}
+
+/// The calls that apply `decision` to its Zendesk ticket. Empty when the ticket id is
+/// not a Zendesk ticket number.
+pub fn plan(
+    _ticket: &Ticket,
+    decision: &Decision,
+    agents: &AgentDirectory,
+    fields: &CustomFieldIds,
+    policy: &Policy,
+) -> Vec<ZendeskCall> {
+    let Some(number) = decision.ticket_id.zendesk_number() else {
+        return Vec::new();
+    };
+    let agent = decision.agent_id.as_deref().and_then(|id| agents.get(id));
+    let mut ticket = serde_json::Map::new();
+    ticket.insert("priority".into(), json!(decision.priority.zendesk()));
+    if let Some(g) = agents.group_id(decision.team) {
+        ticket.insert("group_id".into(), json!(g));
+    }
+    if let Some(u) = agent.and_then(|a| a.zendesk_user_id) {
+        ticket.insert("assignee_id".into(), json!(u));
+    }
+    let mut custom = Vec::new();
+    if let Some(id) = fields.guardian_risk_score {
+        custom.push(json!({"id": id, "value": decision.guardian.risk_score}));
+    }
+    if let Some(id) = fields.opportunity_intent {
+        let value = decision
+            .opportunity
+            .intents
+            .iter()
+            .map(|i| i.as_str())
+            .collect::<Vec<_>>()
+            .join(",");
+        custom.push(json!({"id": id, "value": if value.is_empty() { serde_json::Value::Null } else { json!(value) }}));
+    }
+    if let Some(id) = fields.agent_id {
+        custom.push(json!({"id": id, "value": decision.agent_id}));
+    }
+    if !custom.is_empty() {
+        ticket.insert("custom_fields".into(), json!(custom));
+    }
+    ticket.insert(
+        "comment".into(),
+        json!({"body": internal_note(decision, agents), "public": false}),
+    );
+    let mut calls = vec![
+        ZendeskCall {
+            method: "PUT".into(),
+            path: format!("/api/v2/tickets/{number}.json"),
+            body: json!({ "ticket": ticket }),
+        },
+        ZendeskCall {
+            method: "PUT".into(),
+            path: format!("/api/v2/tickets/{number}/tags"),
+            body: json!({ "tags": tags(decision) }),
+        },
+    ];
+    if policy.auto_send.enabled
+        && let Some(d) = decision.draft.as_ref().filter(|d| d.auto_send_candidate)
+    {
+        calls.push(ZendeskCall {
+            method: "PUT".into(),
+            path: format!("/api/v2/tickets/{number}.json"),
+            body: json!({"ticket": {"status": "solved", "comment": {"body": d.text, "public": true}}}),
+        });
+    }
+    calls
+}

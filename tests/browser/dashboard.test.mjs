@@ -1,0 +1,136 @@
+// Renders the dashboard of a real `triage run` in headless Chromium and checks what a
+// Head of Customer Success relies on: it loads without console errors, shows every
+// section, sorts and filters the ticket table, and never runs ticket text as code.
+//
+// TRIAGE_BIN (default target/debug/triage) and CHROMIUM (default /usr/bin/chromium)
+// may be set; SCREENSHOT=path keeps a full-page screenshot.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const root = resolve(import.meta.dirname, '..', '..');
+const bin = process.env.TRIAGE_BIN ?? join(root, 'target', 'debug', 'triage');
+const work = mkdtempSync(join(tmpdir(), 'triage-dashboard-'));
+
+let browser;
+let page;
+const problems = [];
+
+before(async () => {
+  // The sample tickets plus one whose every field tries to inject markup.
+  const sample = readFileSync(join(root, 'data', 'tickets_input.csv'), 'utf8').trimEnd();
+  const hostile =
+    '#9999,"<img src=x onerror=window.__xss=3>","<script>window.__xss=1</script> Checkout down",' +
+    '"Checkout is down for everyone </td></tr><script>window.__xss=2</script>",P0,email,2025-11-17 18:00,900';
+  const input = join(work, 'tickets.csv');
+  writeFileSync(input, `${sample}\n${hostile}\n`);
+  execFileSync(bin, ['run', '--input', input, '--out', join(work, 'out'), '--demo-mode', '--quiet'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' || msg.type() === 'warning') problems.push(`${msg.type()}: ${msg.text()}`);
+  });
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('request', (req) => {
+    if (!req.url().startsWith('file:')) problems.push(`network request: ${req.url()}`);
+  });
+  await page.goto(pathToFileURL(join(work, 'out', 'triage_report.html')).href);
+  await page.waitForSelector('body[data-ready="1"]', { timeout: 10000 });
+});
+
+after(async () => {
+  if (page && process.env.SCREENSHOT) await page.screenshot({ path: process.env.SCREENSHOT, fullPage: true });
+  await browser?.close();
+});
+
+test('loads offline without console errors', () => {
+  assert.deepEqual(problems, []);
+});
+
+test('shows the KPI tiles with the run numbers', async () => {
+  const tiles = await page.$$eval('#kpis .kpi', (els) =>
+    els.map((e) => [e.querySelector('.l').textContent, e.querySelector('.v').textContent]),
+  );
+  assert.deepEqual(
+    tiles.map(([l]) => l),
+    ['Tickets', 'Auto-resolution rate', 'Guardian alerts', 'Opportunity signals', 'Avg processing time'],
+  );
+  assert.equal(tiles[0][1], '31');
+  const metrics = JSON.parse(readFileSync(join(work, 'out', 'metrics_summary.json'), 'utf8'));
+  assert.equal(tiles[2][1], String(metrics.guardian_alerts));
+  assert.equal(tiles[3][1], String(metrics.opportunity_signals));
+});
+
+test('draws the priority mix against targets and the team split', async () => {
+  assert.equal(await page.locator('#priority-mix svg rect.bar').count(), 4);
+  assert.equal(await page.locator('#priority-mix svg rect.target').count(), 4);
+  assert.equal(await page.locator('#team-split svg rect.team-bar').count(), 3);
+  const box = await page.locator('#priority-mix svg').boundingBox();
+  assert.ok(box.width > 300 && box.height > 100, 'chart is visible');
+});
+
+test('lists Guardian alerts highest risk first, with actions', async () => {
+  const scores = await page.$$eval('#guardian .alert-card h3 .risk', (els) => els.map((e) => parseInt(e.textContent, 10)));
+  assert.ok(scores.length > 0);
+  assert.deepEqual(scores, [...scores].sort((a, b) => b - a));
+  assert.ok((await page.locator('#guardian .alert-card ol li').count()) >= scores.length);
+});
+
+test('lists Opportunity signals and label agreement', async () => {
+  assert.ok((await page.locator('#opportunities tbody tr').count()) > 0);
+  assert.equal(await page.locator('#confusion tbody tr').count(), 5);
+});
+
+test('sorts and filters the ticket table', async () => {
+  const rows = page.locator('#tickets tbody tr');
+  assert.equal(await rows.count(), 31);
+  const riskHeader = page.locator('#tickets thead th', { hasText: 'Risk' });
+  await riskHeader.click();
+  const ascending = await page.$$eval('#tickets tbody tr', (trs) => trs.map((tr) => parseInt(tr.cells[8].dataset.sort, 10)));
+  assert.deepEqual(ascending, [...ascending].sort((a, b) => a - b));
+  await riskHeader.click();
+  const descending = await page.$$eval('#tickets tbody tr', (trs) => trs.map((tr) => parseInt(tr.cells[8].dataset.sort, 10)));
+  assert.deepEqual(descending, [...ascending].reverse());
+
+  await page.selectOption('#filter-priority', 'P0');
+  const shownP0 = await page.$$eval('#tickets tbody tr:not([hidden])', (trs) => trs.map((tr) => tr.dataset.priority));
+  assert.ok(shownP0.length > 0 && shownP0.every((p) => p === 'P0'));
+  assert.equal(await page.textContent('#shown'), String(shownP0.length));
+  await page.selectOption('#filter-priority', '');
+
+  await page.fill('#filter-text', 'Nordlicht');
+  const visible = await page.$$eval('#tickets tbody tr:not([hidden])', (trs) => trs.map((tr) => tr.textContent));
+  assert.ok(visible.length >= 1 && visible.length < 31);
+  assert.ok(visible.every((t) => t.includes('Nordlicht')));
+  await page.fill('#filter-text', '');
+  assert.equal(await page.locator('#tickets tbody tr:not([hidden])').count(), 31);
+});
+
+test('shows ticket text as text and never runs it', async () => {
+  assert.equal(await page.evaluate(() => window.__xss), undefined);
+  const row = page.locator('#tickets tbody tr', { hasText: '#9999' });
+  assert.equal(await row.count(), 1);
+  assert.ok((await row.locator('td.subject').textContent()).includes('<script>window.__xss=1</script>'));
+  assert.equal(await page.locator('img').count(), 0);
+});
