@@ -4,6 +4,7 @@
 
 use std::hint::black_box;
 use std::path::Path;
+use std::time::Instant;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use triage_shared::domain::{AccountContext, Ticket};
@@ -33,6 +34,37 @@ fn tickets(rel: &str, keep: impl Fn(&Ticket, &str) -> bool) -> Vec<Ticket> {
         .collect()
 }
 
+/// Median over tickets of each ticket's own time (best of 5 runs of 200 decisions),
+/// printed before criterion's group figures.
+fn per_ticket_median(name: &str, engine: &Engine, set: &[Ticket]) {
+    let ctx = AccountContext::default();
+    let load = AgentLoad::new();
+    let mut times: Vec<f64> = set
+        .iter()
+        .map(|t| {
+            (0..5)
+                .map(|_| {
+                    let start = Instant::now();
+                    for _ in 0..200 {
+                        black_box(engine.decide(black_box(t), &ctx, &load));
+                    }
+                    start.elapsed().as_secs_f64() / 200.0
+                })
+                .fold(f64::INFINITY, f64::min)
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    let median = times[times.len() / 2];
+    let p90 = times[(times.len() * 9) / 10];
+    println!(
+        "per-ticket {name}: median {:.1} µs, p90 {:.1} µs, max {:.1} µs over {} tickets",
+        median * 1e6,
+        p90 * 1e6,
+        times[times.len() - 1] * 1e6,
+        times.len()
+    );
+}
+
 fn bench(c: &mut Criterion) {
     let engine = Engine::embedded().unwrap();
     let ctx = AccountContext::default();
@@ -40,6 +72,8 @@ fn bench(c: &mut Criterion) {
     let english = tickets("data/tickets_input.csv", |_, _| true);
     let other = tickets("data/dev/dev_tickets.csv", |_, lang| lang != "en");
     assert!(other.len() >= 25);
+    per_ticket_median("english", &engine, &english);
+    per_ticket_median("fr_de_es", &engine, &other);
     let mut group = c.benchmark_group("decide");
     for (name, set) in [("english", &english), ("fr_de_es", &other)] {
         group.throughput(Throughput::Elements(set.len() as u64));

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use serde::Deserialize;
 
-use super::lexicon::Matcher;
+use super::lexicon::{Hit, Matcher};
 use crate::domain::Team;
 use crate::policy::RoutingPolicy;
 use crate::text::Prepared;
@@ -103,35 +103,48 @@ impl AgentDirectory {
         self.teams.get(&team).and_then(|t| t.zendesk_group_id)
     }
 
+    /// Each agent's specialties as patterns, tagged with the agent's index (so that the
+    /// engine can find them in the same pass as its signals).
+    pub fn specialty_patterns(&self) -> Vec<(u16, String)> {
+        self.agents
+            .iter()
+            .enumerate()
+            .flat_map(|(i, a)| a.specialties.iter().map(move |s| (i as u16, specialty_pattern(s))))
+            .collect()
+    }
+
+    /// Specialty mentions in a ticket, tagged with the agent's index.
+    pub fn find_specialties(&self, text: &Prepared) -> Vec<Hit<u16>> {
+        self.specialties.find(text)
+    }
+
     /// Picks the agent of `team` with the best specialty and language match, less
-    /// their current load; ties go to the first agent in the file.
+    /// their current load; ties go to the first agent in the file. `hits` are the
+    /// specialty mentions ([`Self::find_specialties`]).
     pub fn assign(
         &self,
         team: Team,
         text: &Prepared,
+        hits: &[Hit<u16>],
         language: &str,
         load: &AgentLoad,
         policy: &RoutingPolicy,
     ) -> Option<Assignment> {
-        let mut matched: HashMap<u16, Vec<String>> = HashMap::new();
-        for hit in self.specialties.find(text) {
-            let words = text.span_text(hit.start, hit.end);
-            let list = matched.entry(hit.signal).or_default();
-            if !list.contains(&words) {
-                list.push(words);
+        let mut counts = vec![0u32; self.agents.len()];
+        let same_words = |a: &Hit<u16>, b: &Hit<u16>| {
+            a.len() == b.len() && (0..a.len()).all(|k| text.token(a.start + k) == text.token(b.start + k))
+        };
+        for (n, h) in hits.iter().enumerate() {
+            // Each specialty counts once per agent, however often it is mentioned.
+            if !hits[..n].iter().any(|o| o.signal == h.signal && same_words(o, h)) {
+                counts[h.signal as usize] += 1;
             }
         }
         let mut best: Option<(usize, f64)> = None;
-        for (i, a) in self
-            .agents
-            .iter()
-            .enumerate()
-            .filter(|(_, a)| a.team == team)
-        {
-            let hits = matched.get(&(i as u16)).map_or(0, Vec::len) as f64;
+        for (i, a) in self.agents.iter().enumerate().filter(|(_, a)| a.team == team) {
             let speaks = language != "en" && a.languages.iter().any(|l| l == language);
             let taken = load.get(&a.id).copied().unwrap_or(0) as f64;
-            let score = hits * policy.specialty_weight
+            let score = f64::from(counts[i]) * policy.specialty_weight
                 + if speaks { policy.language_weight } else { 0.0 }
                 - taken * policy.load_weight;
             if best.is_none_or(|(_, s)| score > s) {
@@ -141,7 +154,14 @@ impl AgentDirectory {
         let (i, _) = best?;
         let a = &self.agents[i];
         let mut why = Vec::new();
-        if let Some(words) = matched.get(&(i as u16)) {
+        let mut words: Vec<String> = Vec::new();
+        for h in hits.iter().filter(|h| h.signal as usize == i) {
+            let w = text.span_text(h.start, h.end);
+            if !words.contains(&w) {
+                words.push(w);
+            }
+        }
+        if !words.is_empty() {
             why.push(format!("specialties {}", words.join(", ")));
         }
         if language != "en" && a.languages.iter().any(|l| l == language) {
@@ -199,32 +219,21 @@ mod tests {
         let routing = Policy::default_policy().routing;
         let text = Prepared::new("Webhook failing", "We hit the rate limit on webhooks", 1000);
         let mut load = AgentLoad::new();
-        let first = d
-            .assign(Team::IntegrationsApi, &text, "en", &load, &routing)
-            .unwrap();
+        let assign = |text: &Prepared, lang: &str, load: &AgentLoad| {
+            let hits = d.find_specialties(text);
+            d.assign(Team::IntegrationsApi, text, &hits, lang, load, &routing)
+                .unwrap()
+        };
+        let first = assign(&text, "en", &load);
         assert_eq!(d.agents[first.agent].id, "b");
         assert!(first.reason.contains("webhook"), "{}", first.reason);
         // A French ticket with no specialty match goes to the French speaker.
         let fr = Prepared::new("Question", "Bonjour, une question", 1000);
-        assert_eq!(
-            d.agents[d
-                .assign(Team::IntegrationsApi, &fr, "fr", &load, &routing)
-                .unwrap()
-                .agent]
-                .id,
-            "b"
-        );
+        assert_eq!(d.agents[assign(&fr, "fr", &load).agent].id, "b");
         // Once b carries enough load, a neutral ticket goes to a.
         load.insert("b".into(), 3);
         let plain = Prepared::new("Question", "A general question", 1000);
-        assert_eq!(
-            d.agents[d
-                .assign(Team::IntegrationsApi, &plain, "en", &load, &routing)
-                .unwrap()
-                .agent]
-                .id,
-            "a"
-        );
+        assert_eq!(d.agents[assign(&plain, "en", &load).agent].id, "a");
     }
 
     #[test]

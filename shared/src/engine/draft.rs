@@ -75,6 +75,26 @@ fn template(lang: Lang) -> Template {
     }
 }
 
+/// Appends `template` to `out` with each `{name}` replaced by its value.
+fn fill(out: &mut String, template: &str, values: &[(&str, &str)]) {
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let tail = &rest[open..];
+        match values.iter().find(|(name, _)| tail.starts_with(name)) {
+            Some((name, value)) => {
+                out.push_str(value);
+                rest = &tail[name.len()..];
+            }
+            None => {
+                out.push('{');
+                rest = &tail[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+}
+
 pub fn compose(input: &DraftInput<'_>) -> DraftOutcome {
     let policy = input.policy;
     let d = &policy.draft;
@@ -163,32 +183,23 @@ pub fn compose(input: &DraftInput<'_>) -> DraftOutcome {
         .unwrap_or(t.colleague);
     let subject = truncate_words(input.ticket.subject.trim(), 80);
     let customer = input.ticket.customer_name.trim();
-    let fill = |s: &str| {
-        s.replace(
-            "{customer}",
-            if customer.is_empty() {
-                "support"
-            } else {
-                customer
-            },
-        )
-        .replace("{subject}", &subject)
-        .replace("{team}", team_name)
-        .replace("{agent}", agent_name)
-    };
-    let intro = if input.priority == Priority::P3 {
-        t.question
-    } else {
-        t.issue
-    };
-    let text = format!(
-        "{}\n\n{}\n\n{}\n\n{}\n\n{}",
-        fill(t.greeting),
-        fill(intro),
-        article.answer.trim(),
-        fill(t.closing),
-        fill(t.sign_off)
-    );
+    let customer = if customer.is_empty() { "support" } else { customer };
+    let intro = if input.priority == Priority::P3 { t.question } else { t.issue };
+    let answer = article.answer.trim();
+    let values = [
+        ("{customer}", customer),
+        ("{subject}", subject.as_str()),
+        ("{team}", team_name),
+        ("{agent}", agent_name),
+        ("{answer}", answer),
+    ];
+    let mut text = String::with_capacity(answer.len() + 400);
+    for (i, part) in [t.greeting, intro, "{answer}", t.closing, t.sign_off].into_iter().enumerate() {
+        if i > 0 {
+            text.push_str("\n\n");
+        }
+        fill(&mut text, part, &values);
+    }
     let reason = format!(
         "draft {} (confidence {confidence:.2}; BM25 {:.1} vs {:.1}; keywords {:.0}%; terms {}{}){}",
         article.id,

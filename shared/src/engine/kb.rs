@@ -1,7 +1,7 @@
 //! The knowledge base and its search: BM25 over question, answer and keywords, one
 //! index per language with that language's stemmer.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use serde::Deserialize;
 
@@ -82,27 +82,51 @@ pub struct KbMatch {
 
 #[derive(Debug, Clone, Default)]
 struct Doc {
-    /// term → weighted frequency
-    terms: HashMap<String, f64>,
-    length: f64,
-    /// Each keyword as the list of its stems.
-    keywords: Vec<Vec<String>>,
+    article: usize,
+    /// BM25 length normalisation, k1 * (1 - b + b * length / average length).
+    norm: f64,
+    /// Each keyword as the term ids of its stems.
+    keywords: Vec<Vec<u32>>,
 }
 
+/// An inverted index over one language's articles.
 #[derive(Debug, Clone, Default)]
 struct Index {
-    docs: Vec<(usize, Doc)>,
-    idf: HashMap<String, f64>,
-    avg_length: f64,
+    docs: Vec<Doc>,
+    /// stem → term id
+    terms: FxHashMap<String, u32>,
+    term_text: Vec<String>,
+    idf: Vec<f64>,
+    /// term id → (document, weighted term frequency)
+    postings: Vec<Vec<(u32, f64)>>,
+    /// Folded word as written in the articles → term id, so that most ticket words
+    /// need no stemming.
+    surface: FxHashMap<String, u32>,
+    /// First three letters of every stem: a word whose start is not here cannot match
+    /// and is not stemmed (Snowball stemmers only change endings).
+    heads: rustc_hash::FxHashSet<String>,
+}
+
+impl Index {
+    fn term(&mut self, stem: String) -> u32 {
+        if let Some(&id) = self.terms.get(&stem) {
+            return id;
+        }
+        let id = self.term_text.len() as u32;
+        self.heads.insert(head(&stem).to_string());
+        self.terms.insert(stem.clone(), id);
+        self.term_text.push(stem);
+        self.postings.push(Vec::new());
+        id
+    }
 }
 
 pub struct KnowledgeBase {
     pub articles: Vec<Article>,
     pub categories: Vec<String>,
-    indexes: HashMap<Lang, Index>,
-    stemmers: HashMap<Lang, rust_stemmers::Stemmer>,
+    indexes: FxHashMap<Lang, Index>,
+    stemmers: FxHashMap<Lang, rust_stemmers::Stemmer>,
     k1: f64,
-    b: f64,
 }
 
 impl std::fmt::Debug for KnowledgeBase {
@@ -144,44 +168,67 @@ impl KnowledgeBase {
                 articles.push(a);
             }
         }
-        let stemmers: HashMap<Lang, rust_stemmers::Stemmer> =
+        let stemmers: FxHashMap<Lang, rust_stemmers::Stemmer> =
             Lang::ALL.iter().map(|l| (*l, l.stemmer())).collect();
-        let mut indexes: HashMap<Lang, Index> = HashMap::new();
+        let mut indexes: FxHashMap<Lang, Index> = FxHashMap::default();
+        let mut lengths: FxHashMap<Lang, Vec<f64>> = FxHashMap::default();
         for (i, a) in articles.iter().enumerate() {
             let lang = Lang::from_code(&a.language).unwrap_or(Lang::En);
             let stemmer = &stemmers[&lang];
-            let mut doc = Doc::default();
+            let index = indexes.entry(lang).or_default();
+            let doc = index.docs.len() as u32;
+            let mut tf: FxHashMap<u32, f64> = FxHashMap::default();
+            let mut length = 0.0;
             for (field, weight) in [
                 (&a.question, policy.question_weight),
                 (&a.answer, policy.answer_weight),
                 (&a.keywords.join(" . "), policy.keywords_weight),
             ] {
-                for term in terms(field, lang, stemmer, language) {
-                    *doc.terms.entry(term).or_default() += weight;
-                    doc.length += weight;
+                for (surface, stem) in terms(field, lang, stemmer, language) {
+                    let id = index.term(stem);
+                    index.surface.entry(surface).or_insert(id);
+                    *tf.entry(id).or_default() += weight;
+                    length += weight;
                 }
             }
-            doc.keywords = a
+            let mut tf: Vec<(u32, f64)> = tf.into_iter().collect();
+            tf.sort_unstable_by_key(|(id, _)| *id);
+            for (id, f) in tf {
+                index.postings[id as usize].push((doc, f));
+            }
+            let keywords = a
                 .keywords
                 .iter()
-                .map(|k| terms(k, lang, stemmer, language))
+                .map(|k| {
+                    terms(k, lang, stemmer, language)
+                        .into_iter()
+                        .map(|(_, stem)| index.term(stem))
+                        .collect::<Vec<u32>>()
+                })
                 .filter(|k| !k.is_empty())
                 .collect();
-            indexes.entry(lang).or_default().docs.push((i, doc));
+            index.docs.push(Doc {
+                article: i,
+                norm: 0.0,
+                keywords,
+            });
+            lengths.entry(lang).or_default().push(length);
         }
-        for index in indexes.values_mut() {
+        for (lang, index) in indexes.iter_mut() {
+            let lens = &lengths[lang];
             let n = index.docs.len() as f64;
-            let mut df: HashMap<String, f64> = HashMap::new();
-            for (_, d) in &index.docs {
-                for t in d.terms.keys() {
-                    *df.entry(t.clone()).or_default() += 1.0;
-                }
+            let avg = lens.iter().sum::<f64>() / n.max(1.0);
+            for (doc, len) in index.docs.iter_mut().zip(lens) {
+                doc.norm = policy.bm25_k1 * (1.0 - policy.bm25_b + policy.bm25_b * len / avg.max(1e-9));
             }
-            index.idf = df
-                .into_iter()
-                .map(|(t, f)| (t, (1.0 + (n - f + 0.5) / (f + 0.5)).ln()))
+            index.idf = index
+                .postings
+                .iter()
+                .map(|p| {
+                    let df = p.len() as f64;
+                    (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
+                })
                 .collect();
-            index.avg_length = index.docs.iter().map(|(_, d)| d.length).sum::<f64>() / n.max(1.0);
         }
         Ok(Self {
             articles,
@@ -189,7 +236,6 @@ impl KnowledgeBase {
             indexes,
             stemmers,
             k1: policy.bm25_k1,
-            b: policy.bm25_b,
         })
     }
 
@@ -216,10 +262,7 @@ impl KnowledgeBase {
                 source,
             })?;
             sources.push((
-                f.file_name()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-                    .into_owned(),
+                f.file_name().unwrap_or_default().to_string_lossy().into_owned(),
                 text,
             ));
         }
@@ -261,29 +304,36 @@ impl KnowledgeBase {
     fn search_in(&self, text: &Prepared, lang: Lang, language: &LanguageModel) -> Option<KbMatch> {
         let index = self.indexes.get(&lang)?;
         let stemmer = &self.stemmers[&lang];
-        let mut query: Vec<String> = Vec::with_capacity(text.len());
+        let mut query: Vec<u32> = Vec::with_capacity(32);
         for token in text.tokens() {
             if token.len() < 2 || language.is_stopword(lang, token) {
                 continue;
             }
-            let stem = stemmer.stem(token).into_owned();
-            if index.idf.contains_key(&stem) && !query.contains(&stem) {
-                query.push(stem);
+            let id = match index.surface.get(token) {
+                Some(&id) => Some(id),
+                None if index.heads.contains(head(token)) => index.terms.get(stemmer.stem(token).as_ref()).copied(),
+                None => None,
+            };
+            if let Some(id) = id
+                && !query.contains(&id)
+            {
+                query.push(id);
             }
         }
         if query.is_empty() {
             return None;
         }
+        let mut scores = vec![0.0f64; index.docs.len()];
+        for &q in &query {
+            let idf = index.idf[q as usize];
+            for &(doc, tf) in &index.postings[q as usize] {
+                let norm = index.docs[doc as usize].norm;
+                scores[doc as usize] += idf * tf * (self.k1 + 1.0) / (tf + norm);
+            }
+        }
         let mut best: Option<(usize, f64)> = None;
         let mut runner_up = 0.0f64;
-        for (pos, (_, doc)) in index.docs.iter().enumerate() {
-            let norm = self.k1 * (1.0 - self.b + self.b * doc.length / index.avg_length.max(1e-9));
-            let mut score = 0.0;
-            for q in &query {
-                if let Some(tf) = doc.terms.get(q) {
-                    score += index.idf[q] * tf * (self.k1 + 1.0) / (tf + norm);
-                }
-            }
+        for (pos, &score) in scores.iter().enumerate() {
             match best {
                 Some((_, s)) if score <= s => runner_up = runner_up.max(score),
                 _ => {
@@ -298,25 +348,25 @@ impl KnowledgeBase {
         if score <= 0.0 {
             return None;
         }
-        let (article, doc) = &index.docs[pos];
+        let doc = &index.docs[pos];
         let covered = doc
             .keywords
             .iter()
-            .filter(|k| k.iter().all(|stem| query.contains(stem)))
+            .filter(|k| k.iter().all(|t| query.contains(t)))
             .count();
         let keyword_coverage = if doc.keywords.is_empty() {
             0.0
         } else {
             (covered as f64 / (doc.keywords.len() as f64).min(3.0)).min(1.0)
         };
-        let mut matched_terms: Vec<String> = query
+        let matched_terms: Vec<String> = query
             .iter()
-            .filter(|q| doc.terms.contains_key(*q))
-            .cloned()
+            .filter(|q| index.postings[**q as usize].iter().any(|(d, _)| *d as usize == pos))
+            .take(6)
+            .map(|q| index.term_text[*q as usize].clone())
             .collect();
-        matched_terms.truncate(6);
         Some(KbMatch {
-            article: *article,
+            article: doc.article,
             score,
             runner_up,
             keyword_coverage,
@@ -325,17 +375,25 @@ impl KnowledgeBase {
     }
 }
 
+fn head(word: &str) -> &str {
+    match word.char_indices().nth(3) {
+        Some((i, _)) => &word[..i],
+        None => word,
+    }
+}
+
+/// (folded word, stem) pairs of a text, stop words left out.
 fn terms(
     text: &str,
     lang: Lang,
     stemmer: &rust_stemmers::Stemmer,
     language: &LanguageModel,
-) -> Vec<String> {
+) -> Vec<(String, String)> {
     let prepared = Prepared::new("", text, usize::MAX);
     prepared
         .tokens()
         .filter(|t| t.len() >= 2 && !language.is_stopword(lang, t))
-        .map(|t| stemmer.stem(t).into_owned())
+        .map(|t| (t.to_string(), stemmer.stem(t).into_owned()))
         .collect()
 }
 

@@ -4,7 +4,7 @@
 //! reliable on a few sentences); `whatlang` decides when they do not, and names other
 //! languages.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use rust_stemmers::{Algorithm, Stemmer};
 
@@ -220,7 +220,7 @@ pub struct Detected {
 
 impl LanguageModel {
     pub fn new() -> Self {
-        let mut words: HashMap<&'static str, u8> = HashMap::new();
+        let mut words: HashMap<&'static str, u8> = HashMap::default();
         for (lang, list) in [
             (Lang::En, EN),
             (Lang::Fr, FR),

@@ -6,7 +6,7 @@
 //! three tokens (`~~` up to six). A match never crosses a sentence. Patterns are folded
 //! when compiled, so they may be written with accents ("résilier").
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::text::{Prepared, fold};
 
@@ -17,26 +17,24 @@ const NEGATORS: &[&str] = &[
     "keinen", "keiner", "nie", "niemals", "ohne", "nunca", "sin", "tampoco", "ni",
 ];
 
-#[derive(Debug, Clone)]
-struct Alt {
-    text: String,
-    prefix: bool,
+/// One position of a pattern: exact words (as vocabulary ids, sorted) and prefixes.
+#[derive(Debug, Clone, Default)]
+struct Position {
+    exact: Vec<u32>,
+    prefixes: Vec<String>,
 }
 
-impl Alt {
+impl Position {
     #[inline]
-    fn matches(&self, token: &str) -> bool {
-        if self.prefix {
-            token.starts_with(self.text.as_str())
-        } else {
-            token == self.text
-        }
+    fn matches(&self, id: u32, token: &str) -> bool {
+        (id != NO_WORD && self.exact.binary_search(&id).is_ok())
+            || self.prefixes.iter().any(|p| token.starts_with(p.as_str()))
     }
 }
 
 #[derive(Debug, Clone)]
 enum Step {
-    Token(Vec<Alt>),
+    Token(Position),
     Gap(u8),
 }
 
@@ -46,6 +44,9 @@ struct Pattern<S> {
     exclusion: bool,
     steps: Vec<Step>,
 }
+
+/// A token that is no exact word of any pattern.
+const NO_WORD: u32 = u32::MAX;
 
 /// One occurrence of a signal's pattern in a ticket.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -79,27 +80,58 @@ pub struct PatternError {
 }
 
 /// Finds many phrase patterns in one pass over a ticket's tokens.
+///
+/// Exact words are interned: a ticket's tokens are looked up once in the vocabulary,
+/// and patterns compare numbers. Patterns are indexed by their first position: by
+/// word id for exact words, by the first three letters for prefixes.
 #[derive(Debug, Clone)]
 pub struct Matcher<S> {
     patterns: Vec<Pattern<S>>,
-    /// First three letters of a first-step alternative (or the whole of a shorter one)
-    /// → patterns that may start there.
-    index: HashMap<String, Vec<u32>>,
+    vocabulary: HashMap<String, u32>,
+    /// word id → patterns whose first position holds that word
+    by_word: Vec<Vec<u32>>,
+    /// first three letters of a prefix → patterns whose first position holds it
+    by_prefix: HashMap<String, Vec<u32>>,
+    negators: Vec<u32>,
 }
 
 impl<S> Default for Matcher<S> {
     fn default() -> Self {
-        Self {
+        let mut m = Self {
             patterns: Vec::new(),
-            index: HashMap::new(),
-        }
+            vocabulary: HashMap::default(),
+            by_word: Vec::new(),
+            by_prefix: HashMap::default(),
+            negators: Vec::new(),
+        };
+        m.negators = NEGATORS.iter().map(|n| m.intern(n)).collect();
+        m.negators.sort_unstable();
+        m
     }
 }
 
-fn index_key(token: &str) -> &str {
+fn prefix_key(token: &str) -> &str {
     match token.char_indices().nth(3) {
         Some((i, _)) => &token[..i],
         None => token,
+    }
+}
+
+fn push_unique(list: &mut Vec<u32>, id: u32) {
+    if list.last() != Some(&id) {
+        list.push(id);
+    }
+}
+
+impl<S> Matcher<S> {
+    fn intern(&mut self, word: &str) -> u32 {
+        if let Some(&id) = self.vocabulary.get(word) {
+            return id;
+        }
+        let id = self.by_word.len() as u32;
+        self.vocabulary.insert(word.to_string(), id);
+        self.by_word.push(Vec::new());
+        id
     }
 }
 
@@ -130,7 +162,7 @@ impl<S: Copy + std::fmt::Debug> Matcher<S> {
                 steps.push(Step::Gap(3 * raw.len().min(2) as u8));
                 continue;
             }
-            let mut alts = Vec::new();
+            let mut position = Position::default();
             for alt in raw.split('|') {
                 let (body, prefix) = match alt.strip_suffix('*') {
                     Some(body) => (body, true),
@@ -140,12 +172,19 @@ impl<S: Copy + std::fmt::Debug> Matcher<S> {
                 if text.is_empty() || !text.chars().all(char::is_alphanumeric) {
                     return Err(err("each alternative must be letters or digits"));
                 }
-                if prefix && text.chars().count() < 3 {
-                    return Err(err("a prefix needs at least three letters"));
+                if prefix {
+                    if text.chars().count() < 3 {
+                        return Err(err("a prefix needs at least three letters"));
+                    }
+                    position.prefixes.push(text);
+                } else {
+                    let id = self.intern(&text);
+                    position.exact.push(id);
                 }
-                alts.push(Alt { text, prefix });
             }
-            steps.push(Step::Token(alts));
+            position.exact.sort_unstable();
+            position.exact.dedup();
+            steps.push(Step::Token(position));
         }
         match steps.last() {
             None => return Err(err("empty pattern")),
@@ -154,14 +193,11 @@ impl<S: Copy + std::fmt::Debug> Matcher<S> {
         }
         let id = self.patterns.len() as u32;
         if let Some(Step::Token(first)) = steps.first() {
-            for alt in first {
-                let entry = self
-                    .index
-                    .entry(index_key(&alt.text).to_string())
-                    .or_default();
-                if entry.last() != Some(&id) {
-                    entry.push(id);
-                }
+            for &w in &first.exact {
+                push_unique(&mut self.by_word[w as usize], id);
+            }
+            for p in &first.prefixes {
+                push_unique(self.by_prefix.entry(prefix_key(p).to_string()).or_default(), id);
             }
         }
         self.patterns.push(Pattern {
@@ -181,26 +217,39 @@ impl<S: Copy + std::fmt::Debug> Matcher<S> {
     where
         S: PartialEq,
     {
-        let mut hits = Vec::new();
+        let ids: Vec<u32> = text
+            .tokens()
+            .map(|t| self.vocabulary.get(t).copied().unwrap_or(NO_WORD))
+            .collect();
+        let mut hits: Vec<Hit<S>> = Vec::new();
         let mut exclusions: Vec<Hit<S>> = Vec::new();
+        let mut candidates: Vec<u32> = Vec::new();
         for i in 0..text.len() {
-            let Some(candidates) = self.index.get(index_key(text.token(i))) else {
-                continue;
-            };
-            for &pid in candidates {
+            candidates.clear();
+            if ids[i] != NO_WORD {
+                candidates.extend_from_slice(&self.by_word[ids[i] as usize]);
+            }
+            let token = text.token(i);
+            if token.len() >= 3
+                && let Some(list) = self.by_prefix.get(prefix_key(token))
+            {
+                candidates.extend_from_slice(list);
+            }
+            for &pid in &candidates {
                 let pattern = &self.patterns[pid as usize];
-                if let Some(end) = match_steps(&pattern.steps, text, i, text.sentence_of(i)) {
+                if let Some(end) = match_steps(&pattern.steps, text, &ids, i, text.sentence_of(i)) {
                     let hit = Hit {
                         signal: pattern.signal,
                         start: i,
                         end,
-                        negated: negated_at(text, i),
+                        negated: self.negated_at(text, &ids, i),
                     };
                     if pattern.exclusion {
                         exclusions.push(hit);
-                    } else if !hits.iter().any(|h: &Hit<S>| {
-                        h.signal == hit.signal && h.start == hit.start && h.end == hit.end
-                    }) {
+                    } else if !hits
+                        .iter()
+                        .any(|h| h.signal == hit.signal && h.start == hit.start && h.end == hit.end)
+                    {
                         hits.push(hit);
                     }
                 }
@@ -215,35 +264,32 @@ impl<S: Copy + std::fmt::Debug> Matcher<S> {
         }
         hits
     }
+
+    fn negated_at(&self, text: &Prepared, ids: &[u32], start: usize) -> bool {
+        let sentence = text.sentence_of(start);
+        (start.saturating_sub(3)..start)
+            .filter(|&j| text.sentence_of(j) == sentence)
+            .any(|j| ids[j] != NO_WORD && self.negators.binary_search(&ids[j]).is_ok())
+    }
 }
 
-fn match_steps(steps: &[Step], text: &Prepared, at: usize, sentence: u16) -> Option<usize> {
+fn match_steps(steps: &[Step], text: &Prepared, ids: &[u32], at: usize, sentence: u16) -> Option<usize> {
     let Some((step, rest)) = steps.split_first() else {
         return Some(at);
     };
     match step {
-        Step::Token(alts) => {
-            if at >= text.len() || text.sentence_of(at) != sentence {
+        Step::Token(position) => {
+            if at >= ids.len() || text.sentence_of(at) != sentence {
                 return None;
             }
-            let token = text.token(at);
-            if alts.iter().any(|a| a.matches(token)) {
-                match_steps(rest, text, at + 1, sentence)
+            if position.matches(ids[at], text.token(at)) {
+                match_steps(rest, text, ids, at + 1, sentence)
             } else {
                 None
             }
         }
-        Step::Gap(max) => {
-            (0..=*max as usize).find_map(|skip| match_steps(rest, text, at + skip, sentence))
-        }
+        Step::Gap(max) => (0..=*max as usize).find_map(|skip| match_steps(rest, text, ids, at + skip, sentence)),
     }
-}
-
-fn negated_at(text: &Prepared, start: usize) -> bool {
-    let sentence = text.sentence_of(start);
-    (start.saturating_sub(3)..start)
-        .filter(|&j| text.sentence_of(j) == sentence)
-        .any(|j| NEGATORS.contains(&text.token(j)))
 }
 
 /// Keeps, among overlapping hits, the longest (earliest on ties): "tracking number"

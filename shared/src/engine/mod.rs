@@ -43,19 +43,42 @@ pub enum EngineError {
     },
 }
 
-/// The signals found in one ticket.
+/// The signals found in one ticket, grouped by signal.
 #[derive(Debug, Clone)]
 pub struct Found {
+    /// Every hit, ordered by signal and then by position.
     pub hits: Vec<Hit<Signal>>,
+    /// `hits[ranges[s]]` are the hits of signal `s`.
+    ranges: Vec<std::ops::Range<usize>>,
 }
 
 impl Found {
+    pub fn new(mut hits: Vec<Hit<Signal>>) -> Self {
+        hits.sort_by_key(|h| (h.signal, h.start));
+        let mut ranges = vec![0..0; Signal::ALL.len()];
+        let mut i = 0;
+        while i < hits.len() {
+            let s = hits[i].signal;
+            let start = i;
+            while i < hits.len() && hits[i].signal == s {
+                i += 1;
+            }
+            ranges[s as usize] = start..i;
+        }
+        Self { hits, ranges }
+    }
+
+    /// All hits of `signal`, negated ones included.
+    pub fn all_of(&self, signal: Signal) -> &[Hit<Signal>] {
+        &self.hits[self.ranges[signal as usize].clone()]
+    }
+
     /// Hits of `signal`, negated ones excluded where negation voids the signal.
     pub fn of(&self, signal: Signal) -> impl Iterator<Item = &Hit<Signal>> + '_ {
         let negatable = signal.negatable();
-        self.hits
+        self.all_of(signal)
             .iter()
-            .filter(move |h| h.signal == signal && !(negatable && h.negated))
+            .filter(move |h| !(negatable && h.negated))
     }
 
     pub fn has(&self, signal: Signal) -> bool {
@@ -71,6 +94,13 @@ impl Found {
             .iter()
             .filter(move |h| h.signal.family() == family && !(h.signal.negatable() && h.negated))
     }
+}
+
+/// What a pattern of the engine's matcher raises: a signal, or an agent's specialty.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tag {
+    Signal(Signal),
+    Specialty(u16),
 }
 
 /// Quotes the words of a hit for a reason ("'checkout is down'").
@@ -96,7 +126,7 @@ pub struct Engine {
     pub kb: KnowledgeBase,
     pub agents: AgentDirectory,
     language: LanguageModel,
-    matcher: Matcher<Signal>,
+    matcher: Matcher<Tag>,
 }
 
 impl Engine {
@@ -109,12 +139,12 @@ impl Engine {
         for &s in Signal::ALL {
             for entry in signals::phrases(s) {
                 for p in signals::expand(entry).split(", ") {
-                    matcher.add(s, p)?;
+                    matcher.add(Tag::Signal(s), p)?;
                 }
             }
             for entry in signals::exclusions(s) {
                 for p in signals::expand(entry).split(", ") {
-                    matcher.add_exclusion(s, p)?;
+                    matcher.add_exclusion(Tag::Signal(s), p)?;
                 }
             }
         }
@@ -124,7 +154,10 @@ impl Engine {
                 .filter(|w| !w.is_empty())
                 .map(str::to_string)
                 .collect();
-            matcher.add(Signal::Competitor, &words.join(" "))?;
+            matcher.add(Tag::Signal(Signal::Competitor), &words.join(" "))?;
+        }
+        for (agent, pattern) in agents.specialty_patterns() {
+            matcher.add(Tag::Specialty(agent), &pattern)?;
         }
         Ok(Self {
             policy,
@@ -188,9 +221,16 @@ impl Engine {
             &ticket.description,
             policy.limits.max_description_chars,
         );
-        let mut hits = self.matcher.find(&text);
+        let mut hits = Vec::new();
+        let mut specialties = Vec::new();
+        for h in self.matcher.find(&text) {
+            match h.signal {
+                Tag::Signal(signal) => hits.push(Hit { signal, start: h.start, end: h.end, negated: h.negated }),
+                Tag::Specialty(agent) => specialties.push(Hit { signal: agent, start: h.start, end: h.end, negated: h.negated }),
+            }
+        }
         hits.extend(priority::at_stake(&text));
-        let found = Found { hits };
+        let found = Found::new(hits);
         let raw_sample = if ticket.description.len() > 1200 {
             &ticket.description[..ticket.description.floor_char_boundary(1200)]
         } else {
@@ -208,7 +248,7 @@ impl Engine {
         let team = team::assess(&found, &text, policy);
         let assignment = self
             .agents
-            .assign(team.team, &text, detected.code, load, &policy.routing);
+            .assign(team.team, &text, &specialties, detected.code, load, &policy.routing);
         let sentiment = sentiment::assess(&found, &text, policy);
         let guardian = guardian::assess(
             &found,

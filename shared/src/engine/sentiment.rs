@@ -54,7 +54,7 @@ pub fn assess(found: &Found, text: &Prepared, policy: &Policy) -> SentimentOutco
         let weight = policy.sentiment_weight(signal);
         let mut counted = 0usize;
         let mut first = None;
-        for h in found.hits.iter().filter(|h| h.signal == signal) {
+        for h in found.all_of(signal) {
             let sentence = text.sentence_of(h.start);
             if signal == Signal::Positive {
                 if h.negated {
