@@ -41,71 +41,244 @@ impl Rng {
     fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
+
+    fn weighted<'a>(&mut self, items: &[(u64, &'a str, &'a str)]) -> (&'a str, &'a str) {
+        let total: u64 = items.iter().map(|i| i.0).sum();
+        let mut pick = self.below(total);
+        for (w, a, b) in items {
+            if pick < *w {
+                return (a, b);
+            }
+            pick -= w;
+        }
+        (items[0].1, items[0].2)
+    }
 }
 
-const COMPANIES: &[&str] = &[
-    "Acme Commerce",
-    "Brightline Outfitters",
-    "Nordlicht Mode GmbH",
-    "Maison Verlaine",
-    "Vinos Altamira",
-    "Pebble & Fern",
-    "Cedar & Pine",
-    "Solstice Beauty Co.",
-    "Harbor Coffee Roasters",
-    "Kiln Ceramics",
-    "Atlas Outdoor",
-    "Blue Heron Books",
-    "Copperleaf Home",
-    "Driftwood Surf",
-    "Elm Street Bakery",
+/// Company names are built from these parts: 40 x 30 = 1,200 customers, so that
+/// history and load spread as in a real helpdesk.
+const NAME_FIRST: &[&str] = &[
+    "Acme",
+    "Brightline",
+    "Nordlicht",
+    "Maison",
+    "Altamira",
+    "Pebble",
+    "Cedar",
+    "Solstice",
+    "Harbor",
+    "Kiln",
+    "Atlas",
+    "Blue Heron",
+    "Copperleaf",
+    "Driftwood",
+    "Elm Street",
+    "Fjord",
+    "Granite",
+    "Hollow Oak",
+    "Iris",
+    "Juniper",
+    "Kestrel",
+    "Lumen",
+    "Meridian",
+    "Northwind",
+    "Orchard",
+    "Pinecrest",
+    "Quill",
+    "Redwood",
+    "Silverback",
+    "Tidewater",
+    "Umber",
+    "Velora",
+    "Willow",
+    "Xanadu",
+    "Yarrow",
+    "Zephyr",
+    "Alder",
+    "Birch",
+    "Clover",
+    "Dune",
+];
+const NAME_SECOND: &[&str] = &[
+    "Commerce",
+    "Outfitters",
+    "Mode",
+    "Home",
+    "Goods",
+    "Supply",
+    "Beauty",
+    "Coffee",
+    "Ceramics",
+    "Outdoor",
+    "Books",
+    "Kitchen",
+    "Surf",
+    "Bakery",
+    "Apparel",
+    "Pet Supplies",
+    "Wines",
+    "Fitness",
+    "Tools",
+    "Garden",
+    "Toys",
+    "Jewelry",
+    "Cycles",
+    "Studio",
+    "Market",
+    "Provisions",
+    "Labs",
+    "Trading",
+    "Collective",
+    "Co.",
 ];
 
-const EN_SUBJECTS: &[&str] = &[
-    "Shopify orders not syncing",
-    "Webhook failures since this morning",
-    "Checkout is down",
-    "Question about attribution windows",
-    "Export times out",
-    "Refund not processed",
-    "How do I rotate my API key?",
-    "Dashboard numbers don't match GA4",
-    "Shipping labels failing",
-    "Pricing for the enterprise plan",
-    "Add 5 more seats",
-    "Locked out after enabling SSO",
-    "Payout delayed",
-    "Pixel not firing on product pages",
-    "429 rate limit errors",
+/// (weight, subject, body): outages are rare, questions and small problems common.
+const EN_SCENARIOS: &[(u64, &str, &str)] = &[
+    (
+        4,
+        "Shopify orders not syncing",
+        "Since yesterday our Shopify orders stopped syncing and the dashboard shows nothing new.",
+    ),
+    (
+        3,
+        "Webhook failures since this morning",
+        "Every webhook call returns a 500 error and our warehouse is not receiving orders.",
+    ),
+    (
+        1,
+        "Checkout is down",
+        "Customers cannot complete checkout, payments are failing for everyone.",
+    ),
+    (
+        8,
+        "Question about attribution windows",
+        "Could you explain how the attribution window works for Meta campaigns?",
+    ),
+    (
+        6,
+        "Export times out",
+        "The CSV export of last quarter times out after a few minutes, we can still export month by month.",
+    ),
+    (
+        5,
+        "Refund not processed",
+        "A refund we issued through Stripe a week ago still shows as pending.",
+    ),
+    (
+        8,
+        "How do I rotate my API key?",
+        "We need to rotate our API key after a staff change, what is the safest way?",
+    ),
+    (
+        6,
+        "Dashboard numbers don't match GA4",
+        "Revenue in your dashboard is about 12% lower than in GA4 for the same week.",
+    ),
+    (
+        5,
+        "Shipping labels failing",
+        "DHL labels fail with an address validation error for some orders.",
+    ),
+    (
+        4,
+        "Pricing for the enterprise plan",
+        "We are growing and would like a quote for the enterprise plan with 3 more stores.",
+    ),
+    (
+        4,
+        "Add 5 more seats",
+        "Please add five more seats for our new support hires.",
+    ),
+    (
+        3,
+        "Locked out after enabling SSO",
+        "After enabling SSO nobody on the team can log in anymore.",
+    ),
+    (
+        3,
+        "Payout delayed",
+        "Our payout was due on Monday and has not arrived.",
+    ),
+    (
+        4,
+        "Pixel not firing on product pages",
+        "The tracking pixel does not fire on product pages after the theme update.",
+    ),
+    (
+        4,
+        "429 rate limit errors",
+        "We keep hitting 429 errors on the orders endpoint during the nightly sync.",
+    ),
+    (
+        8,
+        "Second store",
+        "How do I add a second store to our account?",
+    ),
+    (
+        8,
+        "Invoices",
+        "Where can I download last month's invoices with our VAT number on them?",
+    ),
+    (
+        6,
+        "Attribution models",
+        "Could you explain the difference between first-click and last-click attribution in the reports?",
+    ),
+    (
+        6,
+        "Scheduled export",
+        "Is there a way to schedule the weekly revenue export to go to our accountant?",
+    ),
+    (
+        6,
+        "Slow dashboard",
+        "The dashboard takes a while to load in the mornings, but it works after a refresh.",
+    ),
+    (
+        5,
+        "Wrong shipping method",
+        "Some orders from yesterday show the wrong shipping method in the fulfillment view.",
+    ),
+    (
+        6,
+        "Read-only access",
+        "How can we give our bookkeeper read-only access to reports?",
+    ),
+    (
+        5,
+        "Timezone change",
+        "We changed our store's timezone; do we need to update anything in your settings?",
+    ),
+    (
+        4,
+        "GDPR records",
+        "Can you confirm which data you store about our customers for our GDPR records?",
+    ),
+    (
+        5,
+        "Duplicate SKUs",
+        "The product report shows a few duplicate SKUs after we renamed variants.",
+    ),
 ];
 
-const EN_BODIES: &[&str] = &[
-    "Since yesterday our Shopify orders stopped syncing and the dashboard shows nothing new.",
-    "Every webhook call returns a 500 error and our warehouse is not receiving orders.",
-    "Customers cannot complete checkout, payments are failing for everyone.",
-    "Could you explain how the attribution window works for Meta campaigns?",
-    "The CSV export of last quarter times out after a few minutes, we can still export month by month.",
-    "A refund we issued through Stripe a week ago still shows as pending.",
-    "We need to rotate our API key after a staff change, what is the safest way?",
-    "Revenue in your dashboard is about 12% lower than in GA4 for the same week.",
-    "DHL labels fail with an address validation error for some orders.",
-    "We are growing and would like a quote for the enterprise plan with 3 more stores.",
-    "Please add five more seats for our new support hires.",
-    "After enabling SSO nobody on the team can log in anymore.",
-    "Our payout was due on Monday and has not arrived.",
-    "The tracking pixel does not fire on product pages after the theme update.",
-    "We keep hitting 429 errors on the orders endpoint during the nightly sync.",
-];
-
+/// Closing lines, weighted towards the calm ones most tickets end with.
 const EN_TONES: &[&str] = &[
     "Thanks for your help.",
-    "This is the third time this month, we are really frustrated.",
-    "This is unacceptable, we are considering other providers.",
-    "No rush, whenever you can.",
-    "URGENT: we are losing sales every minute!!",
-    "Appreciate any pointers.",
-    "If this is not fixed we will not renew our contract.",
     "Kind regards.",
+    "Appreciate any pointers.",
+    "Thanks in advance.",
+    "Best, the ops team.",
+    "Let me know if you need anything else.",
+    "Cheers.",
+    "Thank you!",
+    "No rush, whenever you can.",
+    "Regards.",
+    "Thanks.",
+    "Many thanks.",
+    "This is the third time this month, we are really frustrated.",
+    "URGENT: we are losing sales every minute!!",
+    "This is unacceptable, we are considering other providers.",
+    "If this is not fixed we will not renew our contract.",
 ];
 
 const INTL: &[(&str, &str, &str)] = &[
@@ -158,29 +331,41 @@ pub fn generate(args: GenerateArgs) -> anyhow::Result<()> {
     let mut rng = Rng(args.seed.max(1));
     let channels = ["email", "chat", "web_form", "phone", "api"];
     for i in 0..args.count {
-        let company = rng.pick(COMPANIES);
-        let (subject, description) = if rng.below(5) == 0 {
+        let company = format!("{} {}", rng.pick(NAME_FIRST), rng.pick(NAME_SECOND));
+        let (subject, description) = if rng.below(8) == 0 {
             let (s, body, tone) = INTL[rng.below(INTL.len() as u64) as usize];
             (s.to_string(), format!("{body} {tone}"))
         } else {
-            let s = rng.pick(EN_SUBJECTS);
-            let b1 = rng.pick(EN_BODIES);
-            let b2 = rng.pick(EN_BODIES);
+            let (subject, body) = rng.weighted(EN_SCENARIOS);
+            let (_, extra) = if rng.below(10) < 2 {
+                rng.weighted(EN_SCENARIOS)
+            } else {
+                ("", "")
+            };
             let tone = rng.pick(EN_TONES);
-            (s.to_string(), format!("Hi team, {b1} {b2} {tone}"))
+            (
+                subject.to_string(),
+                format!("Hi team, {body} {extra} {tone}"),
+            )
         };
         let mrr = 150 + rng.below(30_000);
-        let minute = i % 60;
-        let hour = 8 + (i / 60) % 10;
-        let day = 1 + (i / 600) % 28;
+        // About 1,700 tickets a day over two months, in order.
+        let day_index = i * 61 / args.count.max(1);
+        let (month, day) = if day_index < 30 {
+            (10, day_index + 1)
+        } else {
+            (11, day_index - 29)
+        };
+        let minute_of_day = (i * 61 * 600 / args.count.max(1)) % 600;
+        let (hour, minute) = (8 + minute_of_day / 60, minute_of_day % 60);
         out.write_record([
             format!("#{}", 100_000 + i),
-            company.to_string(),
+            company,
             subject,
             description,
             String::new(),
             channels[rng.below(channels.len() as u64) as usize].to_string(),
-            format!("2025-11-{day:02} {hour:02}:{minute:02}"),
+            format!("2025-{month:02}-{day:02} {hour:02}:{minute:02}"),
             mrr.to_string(),
         ])?;
     }

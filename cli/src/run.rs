@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use triage_shared::accounts::AccountDirectory;
 use triage_shared::adapters::local::{
-    FileNotifier, JsonArrayWriter, LocalAlertSink, MemoryTicketStore, RecordingZendesk,
+    JsonArrayWriter, LocalAlertSink, MboxNotifier, MemoryTicketStore, RecordingZendesk,
 };
 use triage_shared::domain::Priority;
 use triage_shared::engine::Engine;
@@ -53,7 +53,7 @@ async fn drive(
     input: &Path,
     reader: TicketReader<std::fs::File>,
     pipeline: &Pipeline<'_>,
-    mut each: impl FnMut(&InputRow, &Processed, Duration) -> anyhow::Result<()>,
+    mut each: impl FnMut(&InputRow, Processed, Duration) -> anyhow::Result<()>,
 ) -> anyhow::Result<Vec<InputIssue>> {
     let size = std::fs::metadata(input).map(|m| m.len()).unwrap_or(0);
     let progress = (std::io::stderr().is_terminal() && size > 512 * 1024).then(|| {
@@ -85,7 +85,7 @@ async fn drive(
                     .triage(&row.ticket)
                     .await
                     .with_context(|| format!("line {}: ticket {}", row.line, row.ticket.id))?;
-                each(&row, &processed, started.elapsed())?;
+                each(&row, processed, started.elapsed())?;
                 rows += 1;
                 if let Some(bar) = &progress
                     && rows.is_multiple_of(1000)
@@ -118,20 +118,6 @@ fn now_rfc3339() -> String {
 fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(value)?;
     std::fs::write(path, text + "\n").with_context(|| format!("cannot write {}", path.display()))
-}
-
-/// Removes alert e-mails of an earlier run, so that `emails/` shows this run only.
-fn clear_emails(dir: &Path) -> anyhow::Result<()> {
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.extension().is_some_and(|x| x == "eml") {
-                std::fs::remove_file(&p)
-                    .with_context(|| format!("cannot remove {}", p.display()))?;
-            }
-        }
-    }
-    Ok(())
 }
 
 struct OutputFiles {
@@ -169,17 +155,17 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let files = OutputFiles::new(&args.out);
-    clear_emails(&files.emails)?;
 
     let results = JsonArrayWriter::create(&files.results)?;
     let zendesk = RecordingZendesk::new(JsonArrayWriter::create(&files.zendesk)?);
     let from = process_env()
         .get("ALERT_FROM_EMAIL")
         .unwrap_or_else(|| "triage-alerts@example.com".to_string());
+    let mailbox = std::sync::Arc::new(MboxNotifier::create(&files.emails, from)?);
     let alerts = LocalAlertSink::new(
         JsonArrayWriter::create(&files.guardian)?,
         JsonArrayWriter::create(&files.opportunity)?,
-        vec![Box::new(FileNotifier::new(files.emails.clone(), from)?)],
+        vec![Box::new(mailbox.clone())],
     );
     let store = MemoryTicketStore::for_run();
     let pipeline = Pipeline {
@@ -192,19 +178,20 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     };
     let mut builder = ReportBuilder::new(&loaded.engine.policy, Caps::default());
     let issues = drive(&args.input, reader, &pipeline, |row, processed, elapsed| {
-        results.push(&processed.decision)?;
         builder.add(
             &row.ticket,
             &processed.decision,
             Some(&row.labels),
             Some(elapsed),
         );
+        results.push(processed.decision)?;
         Ok(())
     })
     .await?;
     results.finish()?;
     let calls = zendesk.finish()?;
     let failed_sends = alerts.finish()?;
+    mailbox.finish()?;
 
     let report = builder.finish(&issues, now_rfc3339(), args.input.display().to_string());
     write_json(&files.metrics, &report.metrics)?;
@@ -293,8 +280,8 @@ fn print_summary(
         files.zendesk.display()
     );
     println!(
-        "  Alerts        e-mails → {}/{}",
-        files.emails.display(),
+        "  Alerts       e-mails → {}{}",
+        files.emails.join("alerts.mbox").display(),
         if failed_sends > 0 {
             format!(" ({failed_sends} sends failed)")
         } else {

@@ -144,16 +144,29 @@ fn run_writes_every_output_in_the_documented_shape() {
         .filter(|r| r["guardian"]["alert"] == true)
         .count();
     assert_eq!(guardian.as_array().unwrap().len(), alerts);
+    let mailbox = std::fs::read_to_string(out.path().join("emails/alerts.mbox")).unwrap();
+    let messages: Vec<&str> = mailbox.split("\nFrom triage@localhost ").collect();
+    let opportunity_count = results
+        .iter()
+        .filter(|r| r["opportunity"]["detected"] == true)
+        .count();
+    assert_eq!(
+        messages.len(),
+        alerts + opportunity_count,
+        "one e-mail per alert"
+    );
     for a in guardian.as_array().unwrap() {
         assert!(!a["recipients"].as_array().unwrap().is_empty());
-        let eml = out
-            .path()
-            .join("emails")
-            .join(format!("{}.eml", a["alert_id"].as_str().unwrap()));
-        let mail = std::fs::read_to_string(&eml).unwrap();
+        let id = a["alert_id"].as_str().unwrap();
+        let message = messages
+            .iter()
+            .find(|m| m.contains(&format!("X-Triage-Alert-Id: {id}\n")))
+            .unwrap_or_else(|| panic!("no e-mail for {id}"));
         assert!(
-            mail.contains("Content-Type: text/plain") && mail.contains("Content-Type: text/html")
+            message.contains("Content-Type: text/plain")
+                && message.contains("Content-Type: text/html")
         );
+        assert!(message.contains(&format!("To: {}", a["recipients"][0].as_str().unwrap())));
     }
     let opportunities = read_json(&out.path().join("opportunity_alerts_log.json"));
     assert_eq!(

@@ -156,14 +156,12 @@ pub fn alerts_for(
     out
 }
 
-/// An alert rendered for people.
+/// An alert rendered as an e-mail.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RenderedAlert {
+pub struct Email {
     pub subject: String,
     pub text: String,
     pub html: String,
-    /// Slack incoming-webhook payload (`text` + `blocks`).
-    pub slack: serde_json::Value,
 }
 
 fn money(mrr: Option<f64>) -> String {
@@ -173,8 +171,9 @@ fn money(mrr: Option<f64>) -> String {
     }
 }
 
-pub fn render(alert: &Alert) -> RenderedAlert {
-    let (headline, subject) = match alert.kind {
+/// The headline (first line of every rendering) and the e-mail subject.
+fn titles(alert: &Alert) -> (String, String) {
+    match alert.kind {
         AlertKind::Guardian => (
             format!("Churn risk {}/100 ({})", alert.risk_score, alert.risk_level),
             format!(
@@ -198,7 +197,12 @@ pub fn render(alert: &Alert) -> RenderedAlert {
                 ),
             )
         }
-    };
+    }
+}
+
+/// The alert as an e-mail: plain text and HTML.
+pub fn render_email(alert: &Alert) -> Email {
+    let (headline, subject) = titles(alert);
     let mut text = format!(
         "{headline}\n\nCustomer: {}\nMRR: {}\nTicket: {} ({}, {}): {}\n",
         alert.customer_name,
@@ -231,13 +235,17 @@ pub fn render(alert: &Alert) -> RenderedAlert {
         text.push_str(&format!("Dashboard: {u}\n"));
     }
     let html = email_html(alert, &headline).into_string();
-    let slack = slack_payload(alert, &headline, &subject);
-    RenderedAlert {
+    Email {
         subject,
         text,
         html,
-        slack,
     }
+}
+
+/// The alert as a Slack incoming-webhook payload (`text` + Block Kit `blocks`).
+pub fn render_slack(alert: &Alert) -> serde_json::Value {
+    let (headline, subject) = titles(alert);
+    slack_payload(alert, &headline, &subject)
 }
 
 fn intents_text(intents: &[Intent]) -> String {

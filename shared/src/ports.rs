@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::alerts::{Alert, RenderedAlert};
+use crate::alerts::Alert;
 use crate::domain::{AccountContext, Decision, Ticket, TicketId};
 use crate::engine::agents::AgentLoad;
 use crate::zendesk::ZendeskCall;
@@ -95,8 +95,16 @@ pub struct Delivery {
     pub reference: Option<String>,
 }
 
-/// Sends a rendered alert to people (e-mail, Slack, or a file when none is set up).
+/// Sends an alert to people (e-mail, Slack, or a file when none is set up); each
+/// notifier renders the alert the way its channel needs.
 #[async_trait]
 pub trait Notifier: Send + Sync {
-    async fn send(&self, alert: &Alert, rendered: &RenderedAlert) -> Result<Delivery, PortError>;
+    async fn send(&self, alert: &Alert) -> Result<Delivery, PortError>;
+}
+
+#[async_trait]
+impl<T: Notifier + ?Sized> Notifier for std::sync::Arc<T> {
+    async fn send(&self, alert: &Alert) -> Result<Delivery, PortError> {
+        (**self).send(alert).await
+    }
 }

@@ -433,11 +433,11 @@ fn development_set_meets_the_accuracy_floors() {
         "priority exact {:.3} within-one {:.3}, team {team:.3}, churn F1 {churn:.3}, opportunity F1 {opp:.3}",
         r.priority_exact, r.priority_within_one
     );
-    assert!(r.priority_exact >= 0.72, "{summary}");
-    assert!(r.priority_within_one >= 0.92, "{summary}");
-    assert!(team >= 0.82, "{summary}");
-    assert!(churn >= 0.72, "{summary}");
-    assert!(opp >= 0.85, "{summary}");
+    assert!(r.priority_exact >= 0.76, "{summary}");
+    assert!(r.priority_within_one >= 0.95, "{summary}");
+    assert!(team >= 0.85, "{summary}");
+    assert!(churn >= 0.80, "{summary}");
+    assert!(opp >= 0.88, "{summary}");
 }
 
 #[test]

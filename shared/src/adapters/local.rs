@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use base64::Engine as _;
 use serde::Serialize;
 
-use crate::alerts::{Alert, AlertKind, RenderedAlert, render};
+use crate::alerts::{Alert, AlertKind, Email, render_email};
 use crate::domain::{AccountContext, Decision, SentimentLabel, Ticket, TicketId};
 use crate::engine::agents::AgentLoad;
 use crate::ports::{
@@ -116,15 +116,24 @@ impl TicketStore for MemoryTicketStore {
     }
 }
 
-/// A JSON array written element by element.
-pub struct JsonArrayWriter {
-    state: Mutex<WriterState>,
+/// Something that can be written as one JSON element.
+trait Element: Send {
+    fn write_to(&self, out: &mut dyn Write) -> std::io::Result<()>;
 }
 
-struct WriterState {
-    out: Box<dyn Write + Send>,
-    count: usize,
-    finished: bool,
+impl<T: Serialize + Send> Element for T {
+    fn write_to(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        serde_json::to_writer_pretty(out, self).map_err(std::io::Error::from)
+    }
+}
+
+/// A JSON array written element by element on a background thread, so that
+/// serialising and writing large logs overlaps with triage. Elements are written in
+/// the order they are pushed.
+pub struct JsonArrayWriter {
+    sender: Mutex<Option<std::sync::mpsc::SyncSender<Box<dyn Element>>>>,
+    worker: Mutex<Option<std::thread::JoinHandle<std::io::Result<()>>>>,
+    count: std::sync::atomic::AtomicUsize,
 }
 
 impl JsonArrayWriter {
@@ -135,44 +144,68 @@ impl JsonArrayWriter {
         ))))
     }
 
-    pub fn new(out: Box<dyn Write + Send>) -> Self {
+    pub fn new(mut out: Box<dyn Write + Send>) -> Self {
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Box<dyn Element>>(4096);
+        let worker = std::thread::spawn(move || -> std::io::Result<()> {
+            let mut first = true;
+            for element in receiver {
+                out.write_all(if first { b"[\n" } else { b",\n" })?;
+                element.write_to(&mut out)?;
+                first = false;
+            }
+            out.write_all(if first { b"[]\n" } else { b"\n]\n" })?;
+            out.flush()
+        });
         Self {
-            state: Mutex::new(WriterState {
-                out,
-                count: 0,
-                finished: false,
-            }),
+            sender: Mutex::new(Some(sender)),
+            worker: Mutex::new(Some(worker)),
+            count: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
-    pub fn push<T: Serialize>(&self, item: &T) -> std::io::Result<()> {
-        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let sep: &[u8] = if s.count == 0 { b"[\n" } else { b",\n" };
-        s.out.write_all(sep)?;
-        serde_json::to_writer_pretty(&mut s.out, item)?;
-        s.count += 1;
-        Ok(())
+    pub fn push<T: Serialize + Send + 'static>(&self, item: T) -> std::io::Result<()> {
+        let sent = {
+            let sender = self.sender.lock().unwrap_or_else(|p| p.into_inner());
+            match sender.as_ref() {
+                Some(s) => s.send(Box::new(item)).is_ok(),
+                None => return Err(std::io::Error::other("the log is already closed")),
+            }
+        };
+        if sent {
+            self.count
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Ok(())
+        } else {
+            // The writer stopped: report its error.
+            self.finish()?;
+            Err(std::io::Error::other("the log writer stopped"))
+        }
     }
 
     pub fn len(&self) -> usize {
-        self.state.lock().unwrap_or_else(|p| p.into_inner()).count
+        self.count.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// Closes the array and flushes. Safe to call twice.
+    /// Closes the array, waits for everything to be written and reports any write
+    /// error. Safe to call twice.
     pub fn finish(&self) -> std::io::Result<()> {
-        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        if s.finished {
-            return Ok(());
+        drop(self.sender.lock().unwrap_or_else(|p| p.into_inner()).take());
+        match self.worker.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            Some(handle) => handle
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("the log writer panicked"))),
+            None => Ok(()),
         }
-        let end: &[u8] = if s.count == 0 { b"[]\n" } else { b"\n]\n" };
-        s.out.write_all(end)?;
-        s.out.flush()?;
-        s.finished = true;
-        Ok(())
+    }
+}
+
+impl Drop for JsonArrayWriter {
+    fn drop(&mut self) {
+        let _ = self.finish();
     }
 }
 
@@ -203,7 +236,9 @@ impl RecordingZendesk {
 impl ZendeskPort for RecordingZendesk {
     async fn apply(&self, calls: &[ZendeskCall]) -> Result<(), PortError> {
         for c in calls {
-            self.log.push(c).map_err(io_error("zendesk recorder"))?;
+            self.log
+                .push(c.clone())
+                .map_err(io_error("zendesk recorder"))?;
         }
         Ok(())
     }
@@ -216,22 +251,35 @@ impl ZendeskPort for RecordingZendesk {
     }
 }
 
-/// Writes each alert as an e-mail file (`<alert id>.eml`, text and HTML parts) that any
-/// mail client opens.
-pub struct FileNotifier {
-    dir: PathBuf,
+/// Appends each alert as an e-mail (text and HTML parts) to one mailbox file,
+/// `alerts.mbox` (mboxrd), which any mail client opens. One file keeps a run of
+/// 100,000 tickets from creating tens of thousands of small files.
+pub struct MboxNotifier {
+    path: PathBuf,
     from: String,
+    out: Mutex<BufWriter<File>>,
 }
 
-impl FileNotifier {
-    pub fn new(dir: PathBuf, from: String) -> std::io::Result<Self> {
-        std::fs::create_dir_all(&dir)?;
-        Ok(Self { dir, from })
+impl MboxNotifier {
+    /// Creates (or empties) `dir/alerts.mbox`.
+    pub fn create(dir: &Path, from: String) -> std::io::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let path = dir.join("alerts.mbox");
+        let out = Mutex::new(BufWriter::with_capacity(1 << 16, File::create(&path)?));
+        Ok(Self { path, from, out })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn finish(&self) -> std::io::Result<()> {
+        self.out.lock().unwrap_or_else(|p| p.into_inner()).flush()
     }
 }
 
 /// An RFC 5322 message with a text and an HTML part.
-pub fn eml(from: &str, alert: &Alert, rendered: &RenderedAlert) -> String {
+pub fn eml(from: &str, alert: &Alert, rendered: &Email) -> String {
     let subject = if rendered.subject.is_ascii() {
         rendered.subject.clone()
     } else {
@@ -252,22 +300,38 @@ pub fn eml(from: &str, alert: &Alert, rendered: &RenderedAlert) -> String {
 }
 
 #[async_trait]
-impl Notifier for FileNotifier {
-    async fn send(&self, alert: &Alert, rendered: &RenderedAlert) -> Result<Delivery, PortError> {
-        let path = self.dir.join(format!("{}.eml", alert.alert_id));
-        std::fs::write(&path, eml(&self.from, alert, rendered)).map_err(io_error("e-mail file"))?;
+impl Notifier for MboxNotifier {
+    async fn send(&self, alert: &Alert) -> Result<Delivery, PortError> {
+        let message = eml(&self.from, alert, &render_email(alert));
+        let date = time::OffsetDateTime::now_utc()
+            .format(time::macros::format_description!(
+                "[weekday repr:short] [month repr:short] [day padding:space] [hour]:[minute]:[second] [year]"
+            ))
+            .unwrap_or_default();
+        let mut entry = format!("From triage@localhost {date}\n");
+        for line in message.split("\r\n") {
+            // mboxrd: a line that could be read as a separator gets one more '>'.
+            if line.trim_start_matches('>').starts_with("From ") {
+                entry.push('>');
+            }
+            entry.push_str(line);
+            entry.push('\n');
+        }
+        let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
+        out.write_all(entry.as_bytes())
+            .map_err(io_error("mailbox file"))?;
         Ok(Delivery {
             channel: "file".to_string(),
-            reference: Some(path.display().to_string()),
+            reference: Some(format!("{}#{}", self.path.display(), alert.alert_id)),
         })
     }
 }
 
 /// A log line for one alert: the alert, where it went, and what failed.
 #[derive(Debug, Serialize)]
-pub struct AlertLogEntry<'a> {
+pub struct AlertLogEntry {
     #[serde(flatten)]
-    pub alert: &'a Alert,
+    pub alert: Alert,
     pub deliveries: Vec<Delivery>,
     pub failures: Vec<String>,
 }
@@ -306,11 +370,10 @@ impl LocalAlertSink {
 #[async_trait]
 impl AlertSink for LocalAlertSink {
     async fn submit(&self, alert: &Alert) -> Result<(), PortError> {
-        let rendered = render(alert);
         let mut deliveries = Vec::new();
         let mut failures = Vec::new();
         for n in &self.notifiers {
-            match n.send(alert, &rendered).await {
+            match n.send(alert).await {
                 Ok(d) => deliveries.push(d),
                 Err(e) => {
                     tracing::warn!(alert_id = %alert.alert_id, error = %e, "alert delivery failed");
@@ -322,7 +385,7 @@ impl AlertSink for LocalAlertSink {
             *self.failures.lock().unwrap_or_else(|p| p.into_inner()) += failures.len() as u32;
         }
         let entry = AlertLogEntry {
-            alert,
+            alert: alert.clone(),
             deliveries,
             failures,
         };
@@ -330,7 +393,7 @@ impl AlertSink for LocalAlertSink {
             AlertKind::Guardian => &self.guardian,
             AlertKind::Opportunity => &self.opportunity,
         };
-        log.push(&entry).map_err(io_error("alert log"))
+        log.push(entry).map_err(io_error("alert log"))
     }
 }
 
@@ -360,8 +423,8 @@ mod tests {
 
         let buf = Shared::default();
         let w = JsonArrayWriter::new(Box::new(buf.clone()));
-        w.push(&1).unwrap();
-        w.push(&serde_json::json!({"a": "</script>"})).unwrap();
+        w.push(1).unwrap();
+        w.push(serde_json::json!({"a": "</script>"})).unwrap();
         w.finish().unwrap();
         w.finish().unwrap();
         let v: serde_json::Value = serde_json::from_slice(&buf.0.lock().unwrap()).unwrap();

@@ -109,7 +109,11 @@ impl AgentDirectory {
         self.agents
             .iter()
             .enumerate()
-            .flat_map(|(i, a)| a.specialties.iter().map(move |s| (i as u16, specialty_pattern(s))))
+            .flat_map(|(i, a)| {
+                a.specialties
+                    .iter()
+                    .map(move |s| (i as u16, specialty_pattern(s)))
+            })
             .collect()
     }
 
@@ -132,16 +136,25 @@ impl AgentDirectory {
     ) -> Option<Assignment> {
         let mut counts = vec![0u32; self.agents.len()];
         let same_words = |a: &Hit<u16>, b: &Hit<u16>| {
-            a.len() == b.len() && (0..a.len()).all(|k| text.token(a.start + k) == text.token(b.start + k))
+            a.len() == b.len()
+                && (0..a.len()).all(|k| text.token(a.start + k) == text.token(b.start + k))
         };
         for (n, h) in hits.iter().enumerate() {
             // Each specialty counts once per agent, however often it is mentioned.
-            if !hits[..n].iter().any(|o| o.signal == h.signal && same_words(o, h)) {
+            if !hits[..n]
+                .iter()
+                .any(|o| o.signal == h.signal && same_words(o, h))
+            {
                 counts[h.signal as usize] += 1;
             }
         }
         let mut best: Option<(usize, f64)> = None;
-        for (i, a) in self.agents.iter().enumerate().filter(|(_, a)| a.team == team) {
+        for (i, a) in self
+            .agents
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.team == team)
+        {
             let speaks = language != "en" && a.languages.iter().any(|l| l == language);
             let taken = load.get(&a.id).copied().unwrap_or(0) as f64;
             let score = f64::from(counts[i]) * policy.specialty_weight

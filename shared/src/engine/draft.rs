@@ -2,8 +2,8 @@
 //! in the ticket's language, with a confidence and the auto-send rule applied.
 
 use super::agents::Agent;
-use super::kb::KnowledgeBase;
-use super::language::{Detected, Lang, LanguageModel};
+use super::kb::{KnowledgeBase, Words};
+use super::language::{Detected, Lang};
 use super::round2;
 use crate::domain::{DraftReply, Priority, Sentiment, SentimentLabel, Team, Ticket};
 use crate::policy::Policy;
@@ -20,7 +20,7 @@ pub struct DraftInput<'a> {
     pub opportunity: bool,
     pub agent: Option<&'a Agent>,
     pub kb: &'a KnowledgeBase,
-    pub model: &'a LanguageModel,
+    pub words: &'a Words<'a>,
     pub policy: &'a Policy,
 }
 
@@ -106,7 +106,7 @@ pub fn compose(input: &DraftInput<'_>) -> DraftOutcome {
     }
     let Some(m) = input
         .kb
-        .search(input.text, input.language.lang, input.model, d.min_score)
+        .search(input.words, input.language.lang, d.min_score)
     else {
         return DraftOutcome {
             draft: None,
@@ -183,8 +183,16 @@ pub fn compose(input: &DraftInput<'_>) -> DraftOutcome {
         .unwrap_or(t.colleague);
     let subject = truncate_words(input.ticket.subject.trim(), 80);
     let customer = input.ticket.customer_name.trim();
-    let customer = if customer.is_empty() { "support" } else { customer };
-    let intro = if input.priority == Priority::P3 { t.question } else { t.issue };
+    let customer = if customer.is_empty() {
+        "support"
+    } else {
+        customer
+    };
+    let intro = if input.priority == Priority::P3 {
+        t.question
+    } else {
+        t.issue
+    };
     let answer = article.answer.trim();
     let values = [
         ("{customer}", customer),
@@ -194,7 +202,10 @@ pub fn compose(input: &DraftInput<'_>) -> DraftOutcome {
         ("{answer}", answer),
     ];
     let mut text = String::with_capacity(answer.len() + 400);
-    for (i, part) in [t.greeting, intro, "{answer}", t.closing, t.sign_off].into_iter().enumerate() {
+    for (i, part) in [t.greeting, intro, "{answer}", t.closing, t.sign_off]
+        .into_iter()
+        .enumerate()
+    {
         if i > 0 {
             text.push_str("\n\n");
         }

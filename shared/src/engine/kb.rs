@@ -6,6 +6,7 @@ use rustc_hash::FxHashMap;
 use serde::Deserialize;
 
 use super::language::{Lang, LanguageModel};
+use super::lexicon::NO_WORD;
 use crate::policy::DraftPolicy;
 use crate::text::Prepared;
 
@@ -67,6 +68,33 @@ pub enum KbError {
     },
 }
 
+/// A ticket's tokens with their vocabulary ids and stop-word masks, as the engine
+/// computed them once.
+pub struct Words<'a> {
+    pub text: &'a Prepared,
+    /// Vocabulary id per token ([`NO_WORD`] when unknown).
+    pub ids: &'a [u32],
+    /// Stop-word mask per vocabulary id.
+    pub stop_masks: &'a [u8],
+}
+
+impl Words<'_> {
+    pub fn is_stop(&self, token: usize, lang: Lang) -> bool {
+        let id = self.ids[token];
+        id != NO_WORD
+            && LanguageModel::mask_has(self.stop_masks.get(id as usize).copied().unwrap_or(0), lang)
+    }
+
+    pub fn stop_mask(&self, token: usize) -> u8 {
+        let id = self.ids[token];
+        if id == NO_WORD {
+            0
+        } else {
+            self.stop_masks.get(id as usize).copied().unwrap_or(0)
+        }
+    }
+}
+
 /// A scored article for a ticket.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KbMatch {
@@ -79,6 +107,9 @@ pub struct KbMatch {
     /// Query terms that matched, for the reasons.
     pub matched_terms: Vec<String>,
 }
+
+/// A word known not to occur in any article of the index.
+const NO_TERM: u32 = u32::MAX;
 
 #[derive(Debug, Clone, Default)]
 struct Doc {
@@ -99,9 +130,11 @@ struct Index {
     idf: Vec<f64>,
     /// term id → (document, weighted term frequency)
     postings: Vec<Vec<(u32, f64)>>,
-    /// Folded word as written in the articles → term id, so that most ticket words
-    /// need no stemming.
+    /// Folded word → term id ([`NO_TERM`] for a known word whose stem is in no
+    /// article), so that most ticket words need no stemming.
     surface: FxHashMap<String, u32>,
+    /// Vocabulary id → term id (or [`NO_TERM`]), see [`KnowledgeBase::learn_vocabulary`].
+    by_word: Vec<u32>,
     /// First three letters of every stem: a word whose start is not here cannot match
     /// and is not stemmed (Snowball stemmers only change endings).
     heads: rustc_hash::FxHashSet<String>,
@@ -219,7 +252,8 @@ impl KnowledgeBase {
             let n = index.docs.len() as f64;
             let avg = lens.iter().sum::<f64>() / n.max(1.0);
             for (doc, len) in index.docs.iter_mut().zip(lens) {
-                doc.norm = policy.bm25_k1 * (1.0 - policy.bm25_b + policy.bm25_b * len / avg.max(1e-9));
+                doc.norm =
+                    policy.bm25_k1 * (1.0 - policy.bm25_b + policy.bm25_b * len / avg.max(1e-9));
             }
             index.idf = index
                 .postings
@@ -262,7 +296,10 @@ impl KnowledgeBase {
                 source,
             })?;
             sources.push((
-                f.file_name().unwrap_or_default().to_string_lossy().into_owned(),
+                f.file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned(),
                 text,
             ));
         }
@@ -282,37 +319,70 @@ impl KnowledgeBase {
         self.indexes.contains_key(&lang)
     }
 
+    /// Every word the articles use (folded, as written), for the engine's vocabulary.
+    pub fn words(&self) -> Vec<String> {
+        let mut all: Vec<String> = self
+            .indexes
+            .values()
+            .flat_map(|i| i.surface.keys().cloned())
+            .collect();
+        all.sort_unstable();
+        all.dedup();
+        all
+    }
+
+    /// Learns how each vocabulary word (`(word, id)`, ids below `len`) stems in every
+    /// language, so that searching needs no hashing or stemming for known words.
+    pub fn learn_vocabulary<'a>(
+        &mut self,
+        words: impl Iterator<Item = (&'a str, u32)> + Clone,
+        len: usize,
+    ) {
+        for (lang, index) in self.indexes.iter_mut() {
+            let stemmer = &self.stemmers[lang];
+            let mut by_word = vec![NO_TERM; len];
+            for (w, id) in words.clone() {
+                by_word[id as usize] = match index.surface.get(w) {
+                    Some(&t) => t,
+                    None => index
+                        .terms
+                        .get(stemmer.stem(w).as_ref())
+                        .copied()
+                        .unwrap_or(NO_TERM),
+                };
+            }
+            index.by_word = by_word;
+        }
+    }
+
     /// The best article for a ticket in `lang`; English articles are searched when the
     /// language has none or none that scores.
-    pub fn search(
-        &self,
-        text: &Prepared,
-        lang: Lang,
-        language: &LanguageModel,
-        min_score: f64,
-    ) -> Option<KbMatch> {
-        let first = self.search_in(text, lang, language);
+    pub fn search(&self, words: &Words<'_>, lang: Lang, min_score: f64) -> Option<KbMatch> {
+        let first = self.search_in(words, lang);
         match first {
             Some(m) if m.score >= min_score => Some(m),
             _ if lang != Lang::En => self
-                .search_in(text, Lang::En, language)
+                .search_in(words, Lang::En)
                 .filter(|m| m.score >= min_score),
             _ => None,
         }
     }
 
-    fn search_in(&self, text: &Prepared, lang: Lang, language: &LanguageModel) -> Option<KbMatch> {
+    fn search_in(&self, words: &Words<'_>, lang: Lang) -> Option<KbMatch> {
         let index = self.indexes.get(&lang)?;
         let stemmer = &self.stemmers[&lang];
         let mut query: Vec<u32> = Vec::with_capacity(32);
-        for token in text.tokens() {
-            if token.len() < 2 || language.is_stopword(lang, token) {
+        for (i, token) in words.text.tokens().enumerate() {
+            if token.len() < 2 || words.is_stop(i, lang) {
                 continue;
             }
-            let id = match index.surface.get(token) {
-                Some(&id) => Some(id),
-                None if index.heads.contains(head(token)) => index.terms.get(stemmer.stem(token).as_ref()).copied(),
-                None => None,
+            let word = words.ids[i];
+            let id = if word != NO_WORD && (word as usize) < index.by_word.len() {
+                Some(index.by_word[word as usize]).filter(|t| *t != NO_TERM)
+            } else if index.heads.contains(head(token)) {
+                index.terms.get(stemmer.stem(token).as_ref()).copied()
+            } else {
+                None
             };
             if let Some(id) = id
                 && !query.contains(&id)
@@ -361,7 +431,11 @@ impl KnowledgeBase {
         };
         let matched_terms: Vec<String> = query
             .iter()
-            .filter(|q| index.postings[**q as usize].iter().any(|(d, _)| *d as usize == pos))
+            .filter(|q| {
+                index.postings[**q as usize]
+                    .iter()
+                    .any(|(d, _)| *d as usize == pos)
+            })
             .take(6)
             .map(|q| index.term_text[*q as usize].clone())
             .collect();
@@ -402,6 +476,48 @@ mod tests {
     use super::*;
     use crate::policy::Policy;
 
+    /// The knowledge base with a vocabulary of its words and stop words, as the engine
+    /// builds it.
+    fn search(
+        kb: &KnowledgeBase,
+        vocab: &(crate::engine::lexicon::Matcher<u8>, Vec<u8>),
+        subject: &str,
+        body: &str,
+        lang: Lang,
+    ) -> Option<KbMatch> {
+        let text = Prepared::new(subject, body, 1000);
+        let ids = vocab.0.token_ids(&text);
+        kb.search(
+            &Words {
+                text: &text,
+                ids: &ids,
+                stop_masks: &vocab.1,
+            },
+            lang,
+            0.1,
+        )
+    }
+
+    fn vocabulary(
+        kb: &mut KnowledgeBase,
+        lm: &LanguageModel,
+    ) -> (crate::engine::lexicon::Matcher<u8>, Vec<u8>) {
+        let mut m = crate::engine::lexicon::Matcher::default();
+        for w in kb.words() {
+            m.intern(&w);
+        }
+        let stops: Vec<(&str, u8)> = lm.stop_words().collect();
+        for (w, _) in &stops {
+            m.intern(w);
+        }
+        let mut masks = vec![0u8; m.vocabulary_len()];
+        for (w, mask) in stops {
+            masks[m.intern(w) as usize] = mask;
+        }
+        kb.learn_vocabulary(m.words(), m.vocabulary_len());
+        (m, masks)
+    }
+
     fn kb() -> (KnowledgeBase, LanguageModel) {
         let policy = Policy::default_policy();
         let lm = LanguageModel::new();
@@ -422,13 +538,16 @@ mod tests {
 
     #[test]
     fn finds_the_article_that_answers_the_question() {
-        let (kb, lm) = kb();
-        let t = Prepared::new(
+        let (mut kb, lm) = kb();
+        let v = vocabulary(&mut kb, &lm);
+        let m = search(
+            &kb,
+            &v,
             "Invoices",
             "Where can I download last month's invoices?",
-            1000,
-        );
-        let m = kb.search(&t, Lang::En, &lm, 0.1).unwrap();
+            Lang::En,
+        )
+        .unwrap();
         assert_eq!(kb.articles[m.article].id, "B");
         assert!(m.score > m.runner_up);
         assert!(m.keyword_coverage > 0.0);
@@ -436,17 +555,19 @@ mod tests {
 
     #[test]
     fn searches_in_the_ticket_language_first() {
-        let (kb, lm) = kb();
-        let t = Prepared::new("", "Où télécharger nos factures ?", 1000);
-        let m = kb.search(&t, Lang::Fr, &lm, 0.1).unwrap();
+        let (mut kb, lm) = kb();
+        let v = vocabulary(&mut kb, &lm);
+        let m = search(&kb, &v, "", "Où télécharger nos factures ?", Lang::Fr).unwrap();
         assert_eq!(kb.articles[m.article].id, "B-fr");
     }
 
     #[test]
     fn nothing_relevant_gives_nothing() {
-        let (kb, lm) = kb();
-        let t = Prepared::new("", "The weather is nice today", 1000);
-        assert!(kb.search(&t, Lang::En, &lm, 0.1).is_none());
+        let (mut kb, lm) = kb();
+        let v = vocabulary(&mut kb, &lm);
+        assert!(search(&kb, &v, "", "The weather is nice today", Lang::En).is_none());
+        // Words outside the vocabulary are stemmed on the fly.
+        assert!(search(&kb, &v, "", "downloading invoicing", Lang::En).is_some());
     }
 
     #[test]

@@ -250,11 +250,29 @@ impl LanguageModel {
         self.words.get(word).is_some_and(|m| m & lang.bit() != 0)
     }
 
+    /// Stop words with the languages they belong to (a bit per [`Lang`]).
+    pub fn stop_words(&self) -> impl Iterator<Item = (&'static str, u8)> + '_ {
+        self.words.iter().map(|(w, m)| (*w, *m))
+    }
+
+    /// Whether a stop-word mask (from [`Self::stop_words`]) includes `lang`.
+    pub fn mask_has(mask: u8, lang: Lang) -> bool {
+        mask & lang.bit() != 0
+    }
+
     /// Decides the language of a ticket. `raw` is the original text, for `whatlang`.
     pub fn detect(&self, text: &Prepared, raw: &str) -> Detected {
+        let masks = text
+            .tokens()
+            .map(|t| self.words.get(t).copied().unwrap_or(0));
+        self.detect_from_masks(masks, raw)
+    }
+
+    /// [`Self::detect`] from each token's stop-word mask.
+    pub fn detect_from_masks(&self, masks: impl Iterator<Item = u8>, raw: &str) -> Detected {
         let mut votes = [0u32; 4];
-        for token in text.tokens() {
-            if let Some(mask) = self.words.get(token) {
+        for mask in masks {
+            if mask != 0 {
                 for lang in Lang::ALL {
                     if mask & lang.bit() != 0 {
                         votes[lang as usize] += 1;

@@ -3,7 +3,8 @@
 //! A pattern is a sequence of token steps separated by spaces:
 //! `word` matches the folded token exactly, `word*` matches tokens starting with `word`
 //! (at least three letters), `a|b*|c` matches any alternative, and `~` skips up to
-//! three tokens (`~~` up to six). A match never crosses a sentence. Patterns are folded
+//! three tokens (`~~` up to six), and `#` matches any number. A match never crosses a
+//! sentence. Patterns are folded
 //! when compiled, so they may be written with accents ("résilier").
 
 use rustc_hash::FxHashMap as HashMap;
@@ -22,6 +23,7 @@ const NEGATORS: &[&str] = &[
 struct Position {
     exact: Vec<u32>,
     prefixes: Vec<String>,
+    number: bool,
 }
 
 impl Position {
@@ -29,6 +31,7 @@ impl Position {
     fn matches(&self, id: u32, token: &str) -> bool {
         (id != NO_WORD && self.exact.binary_search(&id).is_ok())
             || self.prefixes.iter().any(|p| token.starts_with(p.as_str()))
+            || (self.number && token.bytes().all(|b| b.is_ascii_digit()))
     }
 }
 
@@ -46,7 +49,7 @@ struct Pattern<S> {
 }
 
 /// A token that is no exact word of any pattern.
-const NO_WORD: u32 = u32::MAX;
+pub const NO_WORD: u32 = u32::MAX;
 
 /// One occurrence of a signal's pattern in a ticket.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -124,7 +127,10 @@ fn push_unique(list: &mut Vec<u32>, id: u32) {
 }
 
 impl<S> Matcher<S> {
-    fn intern(&mut self, word: &str) -> u32 {
+    /// The id of a (folded) word, adding it to the vocabulary if new. Words of other
+    /// components (stop words, knowledge-base terms) are interned too, so that a
+    /// ticket's tokens are looked up once for all of them.
+    pub fn intern(&mut self, word: &str) -> u32 {
         if let Some(&id) = self.vocabulary.get(word) {
             return id;
         }
@@ -164,6 +170,10 @@ impl<S: Copy + std::fmt::Debug> Matcher<S> {
             }
             let mut position = Position::default();
             for alt in raw.split('|') {
+                if alt == "#" {
+                    position.number = true;
+                    continue;
+                }
                 let (body, prefix) = match alt.strip_suffix('*') {
                     Some(body) => (body, true),
                     None => (alt, false),
@@ -193,11 +203,17 @@ impl<S: Copy + std::fmt::Debug> Matcher<S> {
         }
         let id = self.patterns.len() as u32;
         if let Some(Step::Token(first)) = steps.first() {
+            if first.number {
+                return Err(err("a pattern cannot start with a number"));
+            }
             for &w in &first.exact {
                 push_unique(&mut self.by_word[w as usize], id);
             }
             for p in &first.prefixes {
-                push_unique(self.by_prefix.entry(prefix_key(p).to_string()).or_default(), id);
+                push_unique(
+                    self.by_prefix.entry(prefix_key(p).to_string()).or_default(),
+                    id,
+                );
             }
         }
         self.patterns.push(Pattern {
@@ -212,15 +228,35 @@ impl<S: Copy + std::fmt::Debug> Matcher<S> {
         self.patterns.len()
     }
 
+    /// Every word of the vocabulary with its id.
+    pub fn words(&self) -> impl Iterator<Item = (&str, u32)> + Clone {
+        self.vocabulary.iter().map(|(w, id)| (w.as_str(), *id))
+    }
+
+    pub fn vocabulary_len(&self) -> usize {
+        self.by_word.len()
+    }
+
+    /// Each token's vocabulary id ([`NO_WORD`] when unknown).
+    pub fn token_ids(&self, text: &Prepared) -> Vec<u32> {
+        text.tokens()
+            .map(|t| self.vocabulary.get(t).copied().unwrap_or(NO_WORD))
+            .collect()
+    }
+
     /// Every hit in the ticket, in token order; overlapping exclusions already removed.
     pub fn find(&self, text: &Prepared) -> Vec<Hit<S>>
     where
         S: PartialEq,
     {
-        let ids: Vec<u32> = text
-            .tokens()
-            .map(|t| self.vocabulary.get(t).copied().unwrap_or(NO_WORD))
-            .collect();
+        self.find_with(text, &self.token_ids(text))
+    }
+
+    /// [`Self::find`] with the token ids already computed.
+    pub fn find_with(&self, text: &Prepared, ids: &[u32]) -> Vec<Hit<S>>
+    where
+        S: PartialEq,
+    {
         let mut hits: Vec<Hit<S>> = Vec::new();
         let mut exclusions: Vec<Hit<S>> = Vec::new();
         let mut candidates: Vec<u32> = Vec::new();
@@ -237,12 +273,12 @@ impl<S: Copy + std::fmt::Debug> Matcher<S> {
             }
             for &pid in &candidates {
                 let pattern = &self.patterns[pid as usize];
-                if let Some(end) = match_steps(&pattern.steps, text, &ids, i, text.sentence_of(i)) {
+                if let Some(end) = match_steps(&pattern.steps, text, ids, i, text.sentence_of(i)) {
                     let hit = Hit {
                         signal: pattern.signal,
                         start: i,
                         end,
-                        negated: self.negated_at(text, &ids, i),
+                        negated: self.negated_at(text, ids, i),
                     };
                     if pattern.exclusion {
                         exclusions.push(hit);
@@ -273,7 +309,13 @@ impl<S: Copy + std::fmt::Debug> Matcher<S> {
     }
 }
 
-fn match_steps(steps: &[Step], text: &Prepared, ids: &[u32], at: usize, sentence: u16) -> Option<usize> {
+fn match_steps(
+    steps: &[Step],
+    text: &Prepared,
+    ids: &[u32],
+    at: usize,
+    sentence: u16,
+) -> Option<usize> {
     let Some((step, rest)) = steps.split_first() else {
         return Some(at);
     };
@@ -288,7 +330,9 @@ fn match_steps(steps: &[Step], text: &Prepared, ids: &[u32], at: usize, sentence
                 None
             }
         }
-        Step::Gap(max) => (0..=*max as usize).find_map(|skip| match_steps(rest, text, ids, at + skip, sentence)),
+        Step::Gap(max) => {
+            (0..=*max as usize).find_map(|skip| match_steps(rest, text, ids, at + skip, sentence))
+        }
     }
 }
 
@@ -362,6 +406,13 @@ mod tests {
     fn accents_in_patterns_and_text_are_folded() {
         let m = matcher(&[(1, "résilier"), (2, "kündig*")]);
         assert_eq!(found(&m, "Nous voulons RESILIER. Wir kündigen.").len(), 2);
+    }
+
+    #[test]
+    fn a_hash_matches_any_number() {
+        let m = matcher(&[(1, "down ~ #")]);
+        assert_eq!(found(&m, "revenue is down 40% this week").len(), 1);
+        assert!(found(&m, "the site is down again").is_empty());
     }
 
     #[test]

@@ -127,12 +127,14 @@ pub struct Engine {
     pub agents: AgentDirectory,
     language: LanguageModel,
     matcher: Matcher<Tag>,
+    /// Stop-word languages per vocabulary id.
+    stop_masks: Vec<u8>,
 }
 
 impl Engine {
     pub fn new(
         policy: Policy,
-        kb: KnowledgeBase,
+        mut kb: KnowledgeBase,
         agents: AgentDirectory,
     ) -> Result<Self, EngineError> {
         let mut matcher = Matcher::default();
@@ -159,12 +161,28 @@ impl Engine {
         for (agent, pattern) in agents.specialty_patterns() {
             matcher.add(Tag::Specialty(agent), &pattern)?;
         }
+        // One vocabulary for patterns, stop words and article words: a ticket's tokens
+        // are looked up once.
+        let language = LanguageModel::new();
+        for w in kb.words() {
+            matcher.intern(&w);
+        }
+        let stop_words: Vec<(&str, u8)> = language.stop_words().collect();
+        for (w, _) in &stop_words {
+            matcher.intern(w);
+        }
+        let mut stop_masks = vec![0u8; matcher.vocabulary_len()];
+        for (w, mask) in stop_words {
+            stop_masks[matcher.intern(w) as usize] = mask;
+        }
+        kb.learn_vocabulary(matcher.words(), matcher.vocabulary_len());
         Ok(Self {
             policy,
             kb,
             agents,
-            language: LanguageModel::new(),
+            language,
             matcher,
+            stop_masks,
         })
     }
 
@@ -223,10 +241,26 @@ impl Engine {
         );
         let mut hits = Vec::new();
         let mut specialties = Vec::new();
-        for h in self.matcher.find(&text) {
+        let ids = self.matcher.token_ids(&text);
+        let words = kb::Words {
+            text: &text,
+            ids: &ids,
+            stop_masks: &self.stop_masks,
+        };
+        for h in self.matcher.find_with(&text, &ids) {
             match h.signal {
-                Tag::Signal(signal) => hits.push(Hit { signal, start: h.start, end: h.end, negated: h.negated }),
-                Tag::Specialty(agent) => specialties.push(Hit { signal: agent, start: h.start, end: h.end, negated: h.negated }),
+                Tag::Signal(signal) => hits.push(Hit {
+                    signal,
+                    start: h.start,
+                    end: h.end,
+                    negated: h.negated,
+                }),
+                Tag::Specialty(agent) => specialties.push(Hit {
+                    signal: agent,
+                    start: h.start,
+                    end: h.end,
+                    negated: h.negated,
+                }),
             }
         }
         hits.extend(priority::at_stake(&text));
@@ -236,7 +270,9 @@ impl Engine {
         } else {
             ticket.description.as_str()
         };
-        let detected = self.language.detect(&text, raw_sample);
+        let detected = self
+            .language
+            .detect_from_masks((0..text.len()).map(|i| words.stop_mask(i)), raw_sample);
 
         let churn_threat = policy
             .priority
@@ -244,12 +280,28 @@ impl Engine {
             .iter()
             .filter_map(|n| Signal::by_name(n))
             .any(|s| found.has(s));
-        let prio = priority::assess(&found, &text, ticket.mrr, churn_threat, policy);
-        let team = team::assess(&found, &text, policy);
-        let assignment = self
-            .agents
-            .assign(team.team, &text, &specialties, detected.code, load, &policy.routing);
         let sentiment = sentiment::assess(&found, &text, policy);
+        let negative_tone = matches!(
+            sentiment.sentiment.label,
+            crate::domain::SentimentLabel::Frustrated | crate::domain::SentimentLabel::Aggressive
+        );
+        let prio = priority::assess(
+            &found,
+            &text,
+            ticket.mrr,
+            churn_threat,
+            negative_tone,
+            policy,
+        );
+        let team = team::assess(&found, &text, policy);
+        let assignment = self.agents.assign(
+            team.team,
+            &text,
+            &specialties,
+            detected.code,
+            load,
+            &policy.routing,
+        );
         let guardian = guardian::assess(
             &found,
             &text,
@@ -272,7 +324,7 @@ impl Engine {
             opportunity: opportunity.detected,
             agent,
             kb: &self.kb,
-            model: &self.language,
+            words: &words,
             policy,
         });
 

@@ -10,7 +10,8 @@
 //!   something is also broken.
 //!
 //! The score is read against the policy's thresholds; P0 also needs a critical signal
-//! and an explicit churn threat sets a floor. When torn, the lower level wins.
+//! and a churn threat over a problem (or in anger) sets a floor. When torn, the lower
+//! level wins.
 
 use super::lexicon::Hit;
 use super::signals::Signal;
@@ -80,6 +81,48 @@ const ENTITIES: &[&str] = &[
 const CURRENCY_WORDS: &[&str] = &[
     "usd", "eur", "euro", "euros", "dollars", "gbp", "pounds", "chf",
 ];
+/// Money only counts as at stake next to a word of loss or liability (an amount in a
+/// comparison of two reports does not).
+const STAKE_WORDS: &[&str] = &[
+    "lost",
+    "losing",
+    "lose",
+    "loss",
+    "outstanding",
+    "owed",
+    "owe",
+    "charged",
+    "costing",
+    "cost",
+    "costs",
+    "refund",
+    "refunds",
+    "overcharged",
+    "unpaid",
+    "pending",
+    "stuck",
+    "held",
+    "withheld",
+    "missing",
+    "payout",
+    "payouts",
+    "hour",
+    "day",
+    "paid",
+    "perdu",
+    "perdus",
+    "perte",
+    "verloren",
+    "verlust",
+    "ausstehend",
+    "perdido",
+    "perdidos",
+    "perdiendo",
+    "pendiente",
+    "pendientes",
+    "budget",
+    "revenue",
+];
 
 #[derive(Debug, Clone)]
 pub struct PriorityOutcome {
@@ -109,7 +152,10 @@ pub fn at_stake(text: &Prepared) -> Option<Hit<Signal>> {
             continue;
         };
         let start = i;
-        money |= text.is_money(i);
+        money |= text.is_money(i)
+            || (i > 0
+                && text.sentence_of(i - 1) == text.sentence_of(i)
+                && CURRENCY_WORDS.contains(&text.token(i - 1)));
         let mut j = i + 1;
         // "38.000", "3,100": groups of three digits continue the number.
         while j < n
@@ -122,6 +168,18 @@ pub fn at_stake(text: &Prepared) -> Option<Hit<Signal>> {
             j += 1;
         }
         let next = (j < n && text.sentence_of(j) == text.sentence_of(start)).then(|| text.token(j));
+        if money && value >= 1000.0 {
+            let sentence = text.sentence_of(start);
+            // Tokens of a sentence are contiguous: scan outwards from the amount.
+            let first = (0..start)
+                .rev()
+                .take_while(|&k| text.sentence_of(k) == sentence)
+                .last()
+                .unwrap_or(start);
+            money = (first..n)
+                .take_while(|&k| text.sentence_of(k) == sentence)
+                .any(|k| STAKE_WORDS.contains(&text.token(k)));
+        }
         money |= next.is_some_and(|w| CURRENCY_WORDS.contains(&w));
         let counted = next.is_some_and(|w| ENTITIES.contains(&w));
         if (money && value >= 1000.0) || (counted && value >= 50.0) {
@@ -151,6 +209,7 @@ pub fn assess(
     text: &Prepared,
     mrr: Option<f64>,
     churn_threat: bool,
+    negative_tone: bool,
     policy: &Policy,
 ) -> PriorityOutcome {
     let p = &policy.priority;
@@ -176,6 +235,9 @@ pub fn assess(
     malfunction.sort_by(|a, b| b.weight.total_cmp(&a.weight));
     let mut score = 0.0;
     let broken = !malfunction.is_empty();
+    let clearly_broken = malfunction
+        .first()
+        .is_some_and(|m| m.weight >= p.p2_threshold);
     for (i, m) in malfunction.into_iter().enumerate() {
         let w = match i {
             0 => m.weight,
@@ -247,7 +309,7 @@ pub fn assess(
     let mut floor_note = String::new();
     // Something broken with a workaround is still P2 (the definition of P2), unless it
     // is cosmetic or already over.
-    if broken
+    if clearly_broken
         && priority == Priority::P3
         && !found.has(Signal::Minor)
         && !found.has(Signal::PastIncident)
@@ -255,9 +317,10 @@ pub fn assess(
         priority = Priority::P2;
         floor_note = "; kept at P2: something is broken (workaround or not)".to_string();
     }
-    if churn_threat && priority > p.churn_threat_floor {
+    // A threat to leave over a problem is urgent; a calm, settled cancellation is not.
+    if churn_threat && (clearly_broken || negative_tone) && priority > p.churn_threat_floor {
         priority = p.churn_threat_floor;
-        floor_note = format!("; raised to {priority} by an explicit churn threat");
+        floor_note = format!("; raised to {priority} by a churn threat over an unresolved problem");
     }
 
     let distance = [p.p0_threshold, p.p1_threshold, p.p2_threshold]
@@ -303,6 +366,8 @@ mod tests {
     fn finds_money_and_volume_at_stake() {
         assert_eq!(stake("about $38k outstanding").as_deref(), Some("38k"));
         assert_eq!(stake("casi 38.000 € pendientes").as_deref(), Some("38 000"));
+        assert_eq!(stake("we lost USD 12,000 today").as_deref(), Some("12 000"));
+        assert_eq!(stake("Shopify says $4,210 and yours says $3,870"), None);
         assert_eq!(stake("we oversold 340 units").as_deref(), Some("340 units"));
         assert_eq!(
             stake("around 1,900 purchases").as_deref(),

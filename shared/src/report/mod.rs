@@ -301,7 +301,8 @@ impl ReportBuilder {
 
     /// Keeps the highest-risk alerts (ties: earlier tickets first).
     fn trim_guardian(&mut self) {
-        self.guardian.sort_by_key(|g| std::cmp::Reverse(g.risk_score));
+        self.guardian
+            .sort_by_key(|g| std::cmp::Reverse(g.risk_score));
         self.guardian.truncate(self.caps.alerts);
     }
 
