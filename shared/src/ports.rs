@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::alerts::Alert;
 use crate::domain::{AccountContext, Decision, Ticket, TicketId};
+use crate::messages::TriageMessage;
 use crate::engine::agents::AgentLoad;
 use crate::zendesk::ZendeskCall;
 
@@ -56,9 +57,41 @@ pub struct StoredDecision {
     pub completed: bool,
 }
 
-/// Ticket state: decisions (written once), customer history and agent load.
+/// How a webhook delivery was recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Receipt {
+    /// First delivery of this invocation: enqueue the ticket.
+    New,
+    /// This invocation (or this ticket) was recorded and enqueued before: nothing more
+    /// to do.
+    Duplicate,
+    /// Recorded before, but the earlier attempt stopped before enqueueing: enqueue now.
+    NotYetQueued,
+}
+
+/// A ticket as stored at intake.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredTicket {
+    pub ticket: Ticket,
+    /// The webhook carried only ids: fetch the ticket from Zendesk before triage.
+    pub needs_fetch: bool,
+}
+
+/// Ticket state: received tickets, decisions (written once), customer history and
+/// agent load.
 #[async_trait]
 pub trait TicketStore: Send + Sync {
+    /// Records a webhook delivery and its ticket. A repeated invocation id, or a ticket
+    /// already received, is a [`Receipt::Duplicate`].
+    async fn receive(&self, ticket: &Ticket, invocation_id: &str, needs_fetch: bool) -> Result<Receipt, PortError>;
+    /// Notes that the delivery's ticket is on the triage queue.
+    async fn mark_enqueued(&self, id: &TicketId, invocation_id: &str) -> Result<(), PortError>;
+    /// The stored ticket.
+    async fn ticket(&self, id: &TicketId) -> Result<Option<StoredTicket>, PortError>;
+    /// Replaces a stored ticket with its complete version (fetched from Zendesk).
+    async fn update_ticket(&self, ticket: &Ticket) -> Result<(), PortError>;
+    /// Tickets decided at or after `since` (epoch seconds), with their decisions.
+    async fn decisions_since(&self, since: i64) -> Result<Vec<(Ticket, Decision)>, PortError>;
     /// The decision already stored for this ticket, if any.
     async fn decision(&self, id: &TicketId) -> Result<Option<StoredDecision>, PortError>;
     /// The customer's earlier tickets, for Guardian.
@@ -69,6 +102,53 @@ pub trait TicketStore: Send + Sync {
     async fn save_decision(&self, ticket: &Ticket, decision: &Decision) -> Result<bool, PortError>;
     /// Marks the ticket's side effects as done.
     async fn mark_completed(&self, id: &TicketId) -> Result<(), PortError>;
+}
+
+/// A message queue (the triage queue, the alerts queue).
+#[async_trait]
+pub trait Queue: Send + Sync {
+    async fn send(&self, body: String) -> Result<(), PortError>;
+}
+
+/// Puts a triage message on a queue.
+pub async fn enqueue_triage(queue: &dyn Queue, message: &TriageMessage) -> Result<(), PortError> {
+    let body = serde_json::to_string(message).map_err(|e| PortError::Rejected {
+        service: "queue",
+        message: e.to_string(),
+    })?;
+    queue.send(body).await
+}
+
+/// The state of an alert in the ledger when a fan-out instance asks for it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Claim {
+    /// This instance holds the alert until the lease ends: send it.
+    Claimed(Alert),
+    /// The alert was sent before: nothing to do.
+    AlreadySent,
+    /// Another instance holds a live lease: try again later.
+    Busy,
+}
+
+/// Alerts and their delivery state, for exactly one send per alert id.
+#[async_trait]
+pub trait AlertLedger: Send + Sync {
+    /// Stores a new alert (pending). Returns `false` if it was stored before.
+    async fn record(&self, alert: &Alert) -> Result<bool, PortError>;
+    /// Claims an alert for `lease_secs`; `None` when no such alert is stored.
+    async fn claim(&self, alert_id: &str, lease_secs: u64) -> Result<Option<Claim>, PortError>;
+    /// Marks a claimed alert as sent, with where it went.
+    async fn mark_sent(&self, alert_id: &str, deliveries: &[Delivery]) -> Result<(), PortError>;
+    /// Gives up a claim after a failed send, so that a retry can claim it at once.
+    async fn release(&self, alert_id: &str) -> Result<(), PortError>;
+}
+
+/// Where reports are published.
+#[async_trait]
+pub trait ReportSink: Send + Sync {
+    async fn put(&self, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), PortError>;
+    /// A time-limited link to an object.
+    async fn link(&self, key: &str, expires_in_secs: u64) -> Result<String, PortError>;
 }
 
 /// The Zendesk API, as far as triage needs it.

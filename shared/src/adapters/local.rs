@@ -16,12 +16,17 @@ use crate::alerts::{Alert, AlertKind, Email, render_email};
 use crate::domain::{AccountContext, Decision, SentimentLabel, Ticket, TicketId};
 use crate::engine::agents::AgentLoad;
 use crate::ports::{
-    AlertSink, Delivery, Notifier, PortError, StoredDecision, TicketStore, ZendeskPort,
+    AlertLedger, AlertSink, Claim, Delivery, Notifier, PortError, Queue, Receipt, StoredDecision, StoredTicket,
+    TicketStore, ZendeskPort,
 };
 use crate::zendesk::ZendeskCall;
 
 #[derive(Default)]
 struct MemoryState {
+    tickets: HashMap<TicketId, StoredTicket>,
+    /// Invocation id → enqueued.
+    invocations: HashMap<String, bool>,
+    decided: Vec<(TicketId, i64)>,
     decisions: HashMap<TicketId, StoredDecision>,
     history: HashMap<String, AccountContext>,
     load: AgentLoad,
@@ -58,8 +63,64 @@ impl MemoryTicketStore {
     }
 }
 
+fn now_secs() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
 #[async_trait]
 impl TicketStore for MemoryTicketStore {
+    async fn receive(&self, ticket: &Ticket, invocation_id: &str, needs_fetch: bool) -> Result<Receipt, PortError> {
+        let mut state = self.lock();
+        if let Some(enqueued) = state.invocations.get(invocation_id) {
+            return Ok(if *enqueued { Receipt::Duplicate } else { Receipt::NotYetQueued });
+        }
+        state.invocations.insert(invocation_id.to_string(), false);
+        if state.tickets.contains_key(&ticket.id) {
+            return Ok(Receipt::Duplicate);
+        }
+        state.tickets.insert(
+            ticket.id.clone(),
+            StoredTicket {
+                ticket: ticket.clone(),
+                needs_fetch,
+            },
+        );
+        Ok(Receipt::New)
+    }
+
+    async fn mark_enqueued(&self, _id: &TicketId, invocation_id: &str) -> Result<(), PortError> {
+        self.lock().invocations.insert(invocation_id.to_string(), true);
+        Ok(())
+    }
+
+    async fn ticket(&self, id: &TicketId) -> Result<Option<StoredTicket>, PortError> {
+        Ok(self.lock().tickets.get(id).cloned())
+    }
+
+    async fn update_ticket(&self, ticket: &Ticket) -> Result<(), PortError> {
+        self.lock().tickets.insert(
+            ticket.id.clone(),
+            StoredTicket {
+                ticket: ticket.clone(),
+                needs_fetch: false,
+            },
+        );
+        Ok(())
+    }
+
+    async fn decisions_since(&self, since: i64) -> Result<Vec<(Ticket, Decision)>, PortError> {
+        let state = self.lock();
+        Ok(state
+            .decided
+            .iter()
+            .filter(|(_, at)| *at >= since)
+            .filter_map(|(id, _)| {
+                let ticket = state.tickets.get(id)?.ticket.clone();
+                Some((ticket, state.decisions.get(id)?.decision.clone()))
+            })
+            .collect())
+    }
+
     async fn decision(&self, id: &TicketId) -> Result<Option<StoredDecision>, PortError> {
         Ok(self.lock().decisions.get(id).cloned())
     }
@@ -90,6 +151,16 @@ impl TicketStore for MemoryTicketStore {
                     completed: false,
                 },
             );
+            state.decided.push((ticket.id.clone(), now_secs()));
+            if !state.tickets.contains_key(&ticket.id) {
+                state.tickets.insert(
+                    ticket.id.clone(),
+                    StoredTicket {
+                        ticket: ticket.clone(),
+                        needs_fetch: false,
+                    },
+                );
+            }
         }
         let h = state.history.entry(ticket.customer_key()).or_default();
         h.prior_tickets += 1;
@@ -111,6 +182,88 @@ impl TicketStore for MemoryTicketStore {
     async fn mark_completed(&self, id: &TicketId) -> Result<(), PortError> {
         if let Some(d) = self.lock().decisions.get_mut(id) {
             d.completed = true;
+        }
+        Ok(())
+    }
+}
+
+/// Messages kept in memory (tests and local runs).
+#[derive(Default)]
+pub struct MemoryQueue {
+    messages: Mutex<Vec<String>>,
+}
+
+impl MemoryQueue {
+    pub fn messages(&self) -> Vec<String> {
+        self.messages.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+#[async_trait]
+impl Queue for MemoryQueue {
+    async fn send(&self, body: String) -> Result<(), PortError> {
+        self.messages.lock().unwrap_or_else(|p| p.into_inner()).push(body);
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone)]
+struct LedgerEntry {
+    alert: Alert,
+    sent: bool,
+    lease_until: i64,
+}
+
+/// The alert ledger in memory.
+#[derive(Default)]
+pub struct MemoryAlertLedger {
+    entries: Mutex<HashMap<String, LedgerEntry>>,
+}
+
+#[async_trait]
+impl AlertLedger for MemoryAlertLedger {
+    async fn record(&self, alert: &Alert) -> Result<bool, PortError> {
+        let mut e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if e.contains_key(&alert.alert_id) {
+            return Ok(false);
+        }
+        e.insert(
+            alert.alert_id.clone(),
+            LedgerEntry {
+                alert: alert.clone(),
+                sent: false,
+                lease_until: 0,
+            },
+        );
+        Ok(true)
+    }
+
+    async fn claim(&self, alert_id: &str, lease_secs: u64) -> Result<Option<Claim>, PortError> {
+        let mut e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(entry) = e.get_mut(alert_id) else {
+            return Ok(None);
+        };
+        let now = now_secs();
+        Ok(Some(if entry.sent {
+            Claim::AlreadySent
+        } else if entry.lease_until > now {
+            Claim::Busy
+        } else {
+            entry.lease_until = now + lease_secs as i64;
+            Claim::Claimed(entry.alert.clone())
+        }))
+    }
+
+    async fn mark_sent(&self, alert_id: &str, _deliveries: &[Delivery]) -> Result<(), PortError> {
+        if let Some(entry) = self.entries.lock().unwrap_or_else(|p| p.into_inner()).get_mut(alert_id) {
+            entry.sent = true;
+        }
+        Ok(())
+    }
+
+    async fn release(&self, alert_id: &str) -> Result<(), PortError> {
+        if let Some(entry) = self.entries.lock().unwrap_or_else(|p| p.into_inner()).get_mut(alert_id) {
+            entry.lease_until = 0;
         }
         Ok(())
     }
