@@ -22,9 +22,11 @@ impl AlertSink for QueuedAlertSink<'_> {
         // Queue even if the alert was recorded before: the earlier attempt may have
         // stopped between the two steps, and the fan-out ignores a sent alert.
         self.ledger.record(alert).await?;
-        let body = serde_json::to_string(&AlertMessage::new(&alert.alert_id)).map_err(|e| PortError::Rejected {
-            service: "queue",
-            message: e.to_string(),
+        let body = serde_json::to_string(&AlertMessage::new(&alert.alert_id)).map_err(|e| {
+            PortError::Rejected {
+                service: "queue",
+                message: e.to_string(),
+            }
         })?;
         self.queue.send(body).await
     }
@@ -34,7 +36,10 @@ impl AlertSink for QueuedAlertSink<'_> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     /// Sent now, through these channels (failures of other channels are listed).
-    Sent { deliveries: Vec<Delivery>, failures: Vec<String> },
+    Sent {
+        deliveries: Vec<Delivery>,
+        failures: Vec<String>,
+    },
     /// Sent by an earlier delivery: nothing was sent again.
     AlreadySent,
     /// Another instance holds the alert: try later.
@@ -54,7 +59,7 @@ pub async fn deliver(
         None => return Ok(Outcome::Unknown),
         Some(Claim::AlreadySent) => return Ok(Outcome::AlreadySent),
         Some(Claim::Busy) => return Ok(Outcome::Busy),
-        Some(Claim::Claimed(alert)) => alert,
+        Some(Claim::Claimed(alert)) => *alert,
     };
     let mut deliveries = Vec::new();
     let mut failures = Vec::new();
@@ -78,7 +83,10 @@ pub async fn deliver(
         }));
     }
     ledger.mark_sent(alert_id, &deliveries).await?;
-    Ok(Outcome::Sent { deliveries, failures })
+    Ok(Outcome::Sent {
+        deliveries,
+        failures,
+    })
 }
 
 #[cfg(test)]
@@ -121,9 +129,15 @@ mod tests {
         async fn send(&self, _: &Alert) -> Result<Delivery, PortError> {
             self.0.fetch_add(1, Ordering::SeqCst);
             if self.1 {
-                Err(PortError::Unavailable { service: "test", message: "down".into() })
+                Err(PortError::Unavailable {
+                    service: "test",
+                    message: "down".into(),
+                })
             } else {
-                Ok(Delivery { channel: "test".into(), reference: None })
+                Ok(Delivery {
+                    channel: "test".into(),
+                    reference: None,
+                })
             }
         }
     }
@@ -132,17 +146,32 @@ mod tests {
     async fn an_alert_is_sent_once_however_often_it_is_delivered() {
         let ledger = MemoryAlertLedger::default();
         let queue = MemoryQueue::default();
-        let sink = QueuedAlertSink { ledger: &ledger, queue: &queue };
+        let sink = QueuedAlertSink {
+            ledger: &ledger,
+            queue: &queue,
+        };
         sink.submit(&alert()).await.unwrap();
         sink.submit(&alert()).await.unwrap();
         assert_eq!(queue.messages().len(), 2, "both deliveries are queued");
         let counter = std::sync::Arc::new(Counting(AtomicUsize::new(0), false));
         let notifiers: Vec<Box<dyn Notifier>> = vec![Box::new(counter.clone())];
-        let first = deliver(&ledger, &notifiers, &alert().alert_id, 60).await.unwrap();
+        let first = deliver(&ledger, &notifiers, &alert().alert_id, 60)
+            .await
+            .unwrap();
         assert!(matches!(first, Outcome::Sent { .. }));
-        assert_eq!(deliver(&ledger, &notifiers, &alert().alert_id, 60).await.unwrap(), Outcome::AlreadySent);
+        assert_eq!(
+            deliver(&ledger, &notifiers, &alert().alert_id, 60)
+                .await
+                .unwrap(),
+            Outcome::AlreadySent
+        );
         assert_eq!(counter.0.load(Ordering::SeqCst), 1);
-        assert_eq!(deliver(&ledger, &notifiers, "guardian-unknown", 60).await.unwrap(), Outcome::Unknown);
+        assert_eq!(
+            deliver(&ledger, &notifiers, "guardian-unknown", 60)
+                .await
+                .unwrap(),
+            Outcome::Unknown
+        );
     }
 
     #[tokio::test]
@@ -150,8 +179,17 @@ mod tests {
         let ledger = MemoryAlertLedger::default();
         ledger.record(&alert()).await.unwrap();
         let failing: Vec<Box<dyn Notifier>> = vec![Box::new(Counting(AtomicUsize::new(0), true))];
-        assert!(deliver(&ledger, &failing, &alert().alert_id, 60).await.is_err());
+        assert!(
+            deliver(&ledger, &failing, &alert().alert_id, 60)
+                .await
+                .is_err()
+        );
         let working: Vec<Box<dyn Notifier>> = vec![Box::new(Counting(AtomicUsize::new(0), false))];
-        assert!(matches!(deliver(&ledger, &working, &alert().alert_id, 60).await.unwrap(), Outcome::Sent { .. }));
+        assert!(matches!(
+            deliver(&ledger, &working, &alert().alert_id, 60)
+                .await
+                .unwrap(),
+            Outcome::Sent { .. }
+        ));
     }
 }

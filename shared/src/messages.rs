@@ -86,8 +86,14 @@ mod tests {
     #[test]
     fn messages_round_trip_and_bad_ones_say_why() {
         let m = TriageMessage::new(TicketId::parse("1001").unwrap(), "inv-1");
-        assert_eq!(TriageMessage::parse(&serde_json::to_string(&m).unwrap()).unwrap(), m);
-        assert!(matches!(TriageMessage::parse("{"), Err(MessageError::Malformed(_))));
+        assert_eq!(
+            TriageMessage::parse(&serde_json::to_string(&m).unwrap()).unwrap(),
+            m
+        );
+        assert!(matches!(
+            TriageMessage::parse("{"),
+            Err(MessageError::Malformed(_))
+        ));
         assert!(matches!(
             TriageMessage::parse(r#"{"version":1,"ticket_id":"","invocation_id":"x"}"#),
             Err(MessageError::Malformed(_))
@@ -100,6 +106,9 @@ mod tests {
             TriageMessage::parse(r#"{"version":1,"ticket_id":"1","invocation_id":"x","extra":1}"#),
             Err(MessageError::Malformed(_))
         ));
-        assert_eq!(AlertMessage::parse(r#"{"version":1,"alert_id":" "}"#), Err(MessageError::Empty("alert_id")));
+        assert_eq!(
+            AlertMessage::parse(r#"{"version":1,"alert_id":" "}"#),
+            Err(MessageError::Empty("alert_id"))
+        );
     }
 }

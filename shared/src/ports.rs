@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::alerts::Alert;
 use crate::domain::{AccountContext, Decision, Ticket, TicketId};
-use crate::messages::TriageMessage;
 use crate::engine::agents::AgentLoad;
+use crate::messages::TriageMessage;
 use crate::zendesk::ZendeskCall;
 
 /// A failure behind a port, classified by what the caller should do about it.
@@ -83,7 +83,12 @@ pub struct StoredTicket {
 pub trait TicketStore: Send + Sync {
     /// Records a webhook delivery and its ticket. A repeated invocation id, or a ticket
     /// already received, is a [`Receipt::Duplicate`].
-    async fn receive(&self, ticket: &Ticket, invocation_id: &str, needs_fetch: bool) -> Result<Receipt, PortError>;
+    async fn receive(
+        &self,
+        ticket: &Ticket,
+        invocation_id: &str,
+        needs_fetch: bool,
+    ) -> Result<Receipt, PortError>;
     /// Notes that the delivery's ticket is on the triage queue.
     async fn mark_enqueued(&self, id: &TicketId, invocation_id: &str) -> Result<(), PortError>;
     /// The stored ticket.
@@ -123,7 +128,7 @@ pub async fn enqueue_triage(queue: &dyn Queue, message: &TriageMessage) -> Resul
 #[derive(Debug, Clone, PartialEq)]
 pub enum Claim {
     /// This instance holds the alert until the lease ends: send it.
-    Claimed(Alert),
+    Claimed(Box<Alert>),
     /// The alert was sent before: nothing to do.
     AlreadySent,
     /// Another instance holds a live lease: try again later.

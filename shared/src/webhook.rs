@@ -31,7 +31,8 @@ pub enum SignatureError {
 
 /// `base64(HMAC-SHA256(secret, timestamp + body))`.
 pub fn sign(secret: &str, timestamp: &str, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
     mac.update(timestamp.as_bytes());
     mac.update(body);
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
@@ -47,8 +48,11 @@ pub fn verify(
     now: OffsetDateTime,
     tolerance_secs: i64,
 ) -> Result<(), SignatureError> {
-    let signature = signature.ok_or(SignatureError::MissingHeader("x-zendesk-webhook-signature"))?;
-    let timestamp = timestamp.ok_or(SignatureError::MissingHeader("x-zendesk-webhook-signature-timestamp"))?;
+    let signature =
+        signature.ok_or(SignatureError::MissingHeader("x-zendesk-webhook-signature"))?;
+    let timestamp = timestamp.ok_or(SignatureError::MissingHeader(
+        "x-zendesk-webhook-signature-timestamp",
+    ))?;
     let at = OffsetDateTime::parse(timestamp.trim(), &Rfc3339)
         .map_err(|_| SignatureError::BadTimestamp(timestamp.chars().take(40).collect()))?;
     let skew = (now - at).whole_seconds();
@@ -58,18 +62,22 @@ pub fn verify(
     let given = base64::engine::general_purpose::STANDARD
         .decode(signature.trim())
         .map_err(|_| SignatureError::BadEncoding)?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
     mac.update(timestamp.as_bytes());
     mac.update(body);
     // `verify_slice` compares in constant time.
-    mac.verify_slice(&given).map_err(|_| SignatureError::Mismatch)
+    mac.verify_slice(&given)
+        .map_err(|_| SignatureError::Mismatch)
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PayloadError {
     #[error("body is not JSON: {0}")]
     NotJson(String),
-    #[error("no ticket in the body (expected a `ticket` object or a zen:event-type:ticket.* event)")]
+    #[error(
+        "no ticket in the body (expected a `ticket` object or a zen:event-type:ticket.* event)"
+    )]
     NoTicket,
     #[error("event type {0:?} is not a ticket event")]
     NotTicketEvent(String),
@@ -100,14 +108,22 @@ fn text(v: Option<&Value>) -> Option<String> {
 fn number(v: Option<&Value>) -> Option<f64> {
     match v? {
         Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().trim_start_matches('$').replace(',', "").parse().ok(),
+        Value::String(s) => s
+            .trim()
+            .trim_start_matches('$')
+            .replace(',', "")
+            .parse()
+            .ok(),
         _ => None,
     }
 }
 
 fn tags(v: Option<&Value>) -> Vec<String> {
     match v {
-        Some(Value::Array(a)) => a.iter().filter_map(|t| t.as_str().map(str::to_string)).collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|t| t.as_str().map(str::to_string))
+            .collect(),
         Some(Value::String(s)) => s.split_whitespace().map(str::to_string).collect(),
         _ => Vec::new(),
     }
@@ -115,24 +131,35 @@ fn tags(v: Option<&Value>) -> Vec<String> {
 
 /// Reads either payload shape.
 pub fn parse(body: &[u8]) -> Result<Incoming, PayloadError> {
-    let v: Value = serde_json::from_slice(body).map_err(|e| PayloadError::NotJson(e.to_string()))?;
+    let v: Value =
+        serde_json::from_slice(body).map_err(|e| PayloadError::NotJson(e.to_string()))?;
     let (t, event) = if let Some(t) = v.get("ticket").filter(|t| t.is_object()) {
         (t, false)
     } else if let Some(kind) = v.get("type").and_then(Value::as_str) {
         if !kind.starts_with("zen:event-type:ticket.") {
             return Err(PayloadError::NotTicketEvent(kind.to_string()));
         }
-        (v.get("detail").filter(|d| d.is_object()).ok_or(PayloadError::NoTicket)?, true)
+        (
+            v.get("detail")
+                .filter(|d| d.is_object())
+                .ok_or(PayloadError::NoTicket)?,
+            true,
+        )
     } else {
         return Err(PayloadError::NoTicket);
     };
     let raw_id = text(t.get("id")).ok_or(PayloadError::BadId)?;
-    let zendesk_number: u64 = raw_id.trim_start_matches('#').parse().map_err(|_| PayloadError::BadId)?;
+    let zendesk_number: u64 = raw_id
+        .trim_start_matches('#')
+        .parse()
+        .map_err(|_| PayloadError::BadId)?;
     let id = TicketId::parse(&zendesk_number.to_string()).map_err(|_| PayloadError::BadId)?;
     let subject = text(t.get("subject").or_else(|| t.get("title"))).unwrap_or_default();
     let description = text(t.get("description")).unwrap_or_default();
     let channel = if event {
-        t.get("via").and_then(|via| text(via.get("channel"))).unwrap_or_default()
+        t.get("via")
+            .and_then(|via| text(via.get("channel")))
+            .unwrap_or_default()
     } else {
         text(t.get("channel").or_else(|| t.get("via"))).unwrap_or_default()
     };
@@ -151,7 +178,10 @@ pub fn parse(body: &[u8]) -> Result<Incoming, PayloadError> {
         tags: tags(t.get("tags")),
     };
     let needs_fetch = ticket.subject.is_empty() && ticket.description.is_empty();
-    Ok(Incoming { ticket, needs_fetch })
+    Ok(Incoming {
+        ticket,
+        needs_fetch,
+    })
 }
 
 #[cfg(test)]
@@ -168,7 +198,10 @@ mod tests {
     fn a_signature_made_with_the_secret_verifies() {
         let body = br#"{"ticket":{"id":"1"}}"#;
         let sig = sign(ZENDESK_TEST_SECRET, NOW, body);
-        assert_eq!(verify(ZENDESK_TEST_SECRET, Some(&sig), Some(NOW), body, now(), 300), Ok(()));
+        assert_eq!(
+            verify(ZENDESK_TEST_SECRET, Some(&sig), Some(NOW), body, now(), 300),
+            Ok(())
+        );
     }
 
     #[test]
@@ -176,18 +209,51 @@ mod tests {
         let body = br#"{"ticket":{"id":"1"}}"#;
         let sig = sign(ZENDESK_TEST_SECRET, NOW, body);
         assert_eq!(
-            verify(ZENDESK_TEST_SECRET, Some(&sig), Some(NOW), br#"{"ticket":{"id":"2"}}"#, now(), 300),
+            verify(
+                ZENDESK_TEST_SECRET,
+                Some(&sig),
+                Some(NOW),
+                br#"{"ticket":{"id":"2"}}"#,
+                now(),
+                300
+            ),
             Err(SignatureError::Mismatch)
         );
-        assert_eq!(verify("other", Some(&sig), Some(NOW), body, now(), 300), Err(SignatureError::Mismatch));
+        assert_eq!(
+            verify("other", Some(&sig), Some(NOW), body, now(), 300),
+            Err(SignatureError::Mismatch)
+        );
         let late = now() + time::Duration::minutes(6);
-        assert!(matches!(verify(ZENDESK_TEST_SECRET, Some(&sig), Some(NOW), body, late, 300), Err(SignatureError::Stale(..))));
+        assert!(matches!(
+            verify(ZENDESK_TEST_SECRET, Some(&sig), Some(NOW), body, late, 300),
+            Err(SignatureError::Stale(..))
+        ));
         assert_eq!(
             verify(ZENDESK_TEST_SECRET, None, Some(NOW), body, now(), 300),
             Err(SignatureError::MissingHeader("x-zendesk-webhook-signature"))
         );
-        assert_eq!(verify(ZENDESK_TEST_SECRET, Some("%%%"), Some(NOW), body, now(), 300), Err(SignatureError::BadEncoding));
-        assert!(matches!(verify(ZENDESK_TEST_SECRET, Some(&sig), Some("yesterday"), body, now(), 300), Err(SignatureError::BadTimestamp(_))));
+        assert_eq!(
+            verify(
+                ZENDESK_TEST_SECRET,
+                Some("%%%"),
+                Some(NOW),
+                body,
+                now(),
+                300
+            ),
+            Err(SignatureError::BadEncoding)
+        );
+        assert!(matches!(
+            verify(
+                ZENDESK_TEST_SECRET,
+                Some(&sig),
+                Some("yesterday"),
+                body,
+                now(),
+                300
+            ),
+            Err(SignatureError::BadTimestamp(_))
+        ));
     }
 
     #[test]
@@ -228,8 +294,13 @@ mod tests {
         assert_eq!(parse(br#"{"hello":1}"#), Err(PayloadError::NoTicket));
         assert_eq!(
             parse(br#"{"type":"zen:event-type:user.created","detail":{}}"#),
-            Err(PayloadError::NotTicketEvent("zen:event-type:user.created".into()))
+            Err(PayloadError::NotTicketEvent(
+                "zen:event-type:user.created".into()
+            ))
         );
-        assert_eq!(parse(br#"{"ticket":{"id":"abc"}}"#), Err(PayloadError::BadId));
+        assert_eq!(
+            parse(br#"{"ticket":{"id":"abc"}}"#),
+            Err(PayloadError::BadId)
+        );
     }
 }

@@ -1,1 +1,29 @@
-fn main() {}
+//! `report-builder` function: configuration and clients once, then the handler.
+
+use lambda_runtime::{Error, run, service_fn};
+use report_builder::{Config, Deps, handle};
+use triage_shared::adapters::aws::{AwsClients, DynamoTicketStore, S3Bucket};
+use triage_shared::policy::Policy;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let config = Config::from_env()?;
+    let policy = Policy::default_policy();
+    let aws = AwsClients::load().await;
+    let store = DynamoTicketStore::new(
+        aws.dynamodb.clone(),
+        &config.table,
+        config.retention_days,
+        90,
+    );
+    let sink = S3Bucket::new(aws.s3.clone(), &config.bucket, "");
+    let deps = Deps {
+        store: &store,
+        sink: &sink,
+        policy: &policy,
+        window_days: config.window_days,
+        link_expiry_secs: config.link_expiry_secs,
+    };
+    run(service_fn(|event| handle(&deps, event))).await
+}

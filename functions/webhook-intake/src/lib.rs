@@ -65,7 +65,11 @@ fn header<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
 
 pub async fn handle(deps: &Deps<'_>, request: Request) -> Result<Response<Body>, Error> {
     let path = request.raw_http_path().to_string();
-    let path = if path.is_empty() { request.uri().path().to_string() } else { path };
+    let path = if path.is_empty() {
+        request.uri().path().to_string()
+    } else {
+        path
+    };
     if path.trim_end_matches('/') != ROUTE {
         return Ok(reply(StatusCode::NOT_FOUND, json!({"error": "not found"})));
     }
@@ -80,7 +84,11 @@ pub async fn handle(deps: &Deps<'_>, request: Request) -> Result<Response<Body>,
     // lambda_http has already decoded a base64-encoded body into bytes.
     let body: &[u8] = request.body().as_ref();
     if body.len() > deps.max_body_bytes {
-        tracing::warn!(bytes = body.len(), limit = deps.max_body_bytes, "webhook body too large");
+        tracing::warn!(
+            bytes = body.len(),
+            limit = deps.max_body_bytes,
+            "webhook body too large"
+        );
         return Ok(reply(
             StatusCode::PAYLOAD_TOO_LARGE,
             json!({"error": format!("body is {} bytes; the limit is {}", body.len(), deps.max_body_bytes)}),
@@ -95,13 +103,19 @@ pub async fn handle(deps: &Deps<'_>, request: Request) -> Result<Response<Body>,
         deps.tolerance_secs,
     ) {
         tracing::warn!(reason = %e, "webhook rejected: signature");
-        return Ok(reply(StatusCode::UNAUTHORIZED, json!({"error": e.to_string()})));
+        return Ok(reply(
+            StatusCode::UNAUTHORIZED,
+            json!({"error": e.to_string()}),
+        ));
     }
     let incoming = match webhook::parse(body) {
         Ok(i) => i,
         Err(e) => {
             tracing::warn!(reason = %e, "webhook rejected: payload");
-            return Ok(reply(StatusCode::BAD_REQUEST, json!({"error": e.to_string()})));
+            return Ok(reply(
+                StatusCode::BAD_REQUEST,
+                json!({"error": e.to_string()}),
+            ));
         }
     };
     // Zendesk sends the same invocation id on every retry of one delivery.
@@ -109,20 +123,33 @@ pub async fn handle(deps: &Deps<'_>, request: Request) -> Result<Response<Body>,
         .map(str::to_string)
         .unwrap_or_else(|| format!("body-{}", webhook::sign("dedupe", "", body)));
     let id = incoming.ticket.id.clone();
-    let receipt = match deps.store.receive(&incoming.ticket, &invocation, incoming.needs_fetch).await {
+    let receipt = match deps
+        .store
+        .receive(&incoming.ticket, &invocation, incoming.needs_fetch)
+        .await
+    {
         Ok(r) => r,
         Err(e) => {
             tracing::error!(ticket_id = %id, error = %e, "cannot store the ticket");
-            return Ok(reply(StatusCode::SERVICE_UNAVAILABLE, json!({"error": "storage unavailable, retry"})));
+            return Ok(reply(
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({"error": "storage unavailable, retry"}),
+            ));
         }
     };
     if receipt == Receipt::Duplicate {
         tracing::info!(ticket_id = %id, invocation, "duplicate delivery");
-        return Ok(reply(StatusCode::OK, json!({"status": "duplicate", "ticket_id": id})));
+        return Ok(reply(
+            StatusCode::OK,
+            json!({"status": "duplicate", "ticket_id": id}),
+        ));
     }
     if let Err(e) = enqueue_triage(deps.queue, &TriageMessage::new(id.clone(), &invocation)).await {
         tracing::error!(ticket_id = %id, error = %e, "cannot enqueue the ticket");
-        return Ok(reply(StatusCode::SERVICE_UNAVAILABLE, json!({"error": "queue unavailable, retry"})));
+        return Ok(reply(
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({"error": "queue unavailable, retry"}),
+        ));
     }
     if let Err(e) = deps.store.mark_enqueued(&id, &invocation).await {
         // The ticket is queued; at worst a retried delivery queues it again, and
@@ -130,5 +157,8 @@ pub async fn handle(deps: &Deps<'_>, request: Request) -> Result<Response<Body>,
         tracing::warn!(ticket_id = %id, error = %e, "cannot mark the delivery as queued");
     }
     tracing::info!(ticket_id = %id, invocation, needs_fetch = incoming.needs_fetch, "ticket accepted");
-    Ok(reply(StatusCode::ACCEPTED, json!({"status": "accepted", "ticket_id": id})))
+    Ok(reply(
+        StatusCode::ACCEPTED,
+        json!({"status": "accepted", "ticket_id": id}),
+    ))
 }

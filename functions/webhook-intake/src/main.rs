@@ -9,7 +9,12 @@ async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let config = Config::from_env()?;
     let aws = AwsClients::load().await;
-    let store = DynamoTicketStore::new(aws.dynamodb.clone(), &config.table, config.retention_days, 90);
+    let store = DynamoTicketStore::new(
+        aws.dynamodb.clone(),
+        &config.table,
+        config.retention_days,
+        90,
+    );
     let queue = SqsQueue::new(aws.sqs.clone(), &config.triage_queue_url);
     let deps = Deps {
         store: &store,

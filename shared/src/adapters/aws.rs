@@ -24,9 +24,10 @@ use crate::alerts::{Alert, Email, render_email};
 use crate::domain::{AccountContext, Decision, SentimentLabel, Ticket, TicketId};
 use crate::engine::agents::AgentLoad;
 use crate::ports::{
-    AlertLedger, Claim, Delivery, Notifier, PortError, Queue, Receipt, ReportSink, StoredDecision, StoredTicket,
-    TicketStore,
+    AlertLedger, Claim, Delivery, Notifier, PortError, Queue, Receipt, ReportSink, StoredDecision,
+    StoredTicket, TicketStore, ZendeskPort,
 };
+use crate::zendesk::ZendeskCall;
 
 /// Names shared by the code, the SAM template and the tests.
 pub mod schema {
@@ -126,15 +127,22 @@ fn n(v: impl ToString) -> AttributeValue {
 }
 
 fn get_s<'a>(item: &'a HashMap<String, AttributeValue>, key: &str) -> Option<&'a str> {
-    item.get(key).and_then(|v| v.as_s().ok()).map(String::as_str)
+    item.get(key)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
 }
 
 fn get_bool(item: &HashMap<String, AttributeValue>, key: &str) -> bool {
-    item.get(key).and_then(|v| v.as_bool().ok()).copied().unwrap_or(false)
+    item.get(key)
+        .and_then(|v| v.as_bool().ok())
+        .copied()
+        .unwrap_or(false)
 }
 
 fn get_n(item: &HashMap<String, AttributeValue>, key: &str) -> Option<i64> {
-    item.get(key).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
+    item.get(key)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
 }
 
 fn json<T: serde::Serialize>(v: &T) -> Result<String, PortError> {
@@ -150,7 +158,9 @@ fn ticket_pk(id: &TicketId) -> String {
 }
 
 fn day_of(epoch: i64) -> String {
-    let d = OffsetDateTime::from_unix_timestamp(epoch).unwrap_or(OffsetDateTime::UNIX_EPOCH).date();
+    let d = OffsetDateTime::from_unix_timestamp(epoch)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+        .date();
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
 
@@ -168,7 +178,12 @@ pub struct DynamoTicketStore {
 }
 
 impl DynamoTicketStore {
-    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>, retention_days: u32, history_days: u32) -> Self {
+    pub fn new(
+        client: aws_sdk_dynamodb::Client,
+        table: impl Into<String>,
+        retention_days: u32,
+        history_days: u32,
+    ) -> Self {
         Self {
             client,
             table: table.into(),
@@ -181,7 +196,10 @@ impl DynamoTicketStore {
         n(from + i64::from(self.retention_days) * 86_400)
     }
 
-    async fn meta(&self, id: &TicketId) -> Result<Option<HashMap<String, AttributeValue>>, PortError> {
+    async fn meta(
+        &self,
+        id: &TicketId,
+    ) -> Result<Option<HashMap<String, AttributeValue>>, PortError> {
         let out = self
             .client
             .get_item()
@@ -197,10 +215,13 @@ impl DynamoTicketStore {
 
     /// Creates the table with its indexes and TTL (tests and local set-ups; the SAM
     /// template declares the same table for deployments).
-    pub async fn create_table(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<(), PortError> {
+    pub async fn create_table(
+        client: &aws_sdk_dynamodb::Client,
+        table: &str,
+    ) -> Result<(), PortError> {
         use aws_sdk_dynamodb::types::{
-            AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-            ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+            AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+            Projection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
         };
         let attr = |name: &str| {
             AttributeDefinition::builder()
@@ -221,7 +242,11 @@ impl DynamoTicketStore {
                 .index_name(name)
                 .key_schema(key(pk, KeyType::Hash))
                 .key_schema(key(sk, KeyType::Range))
-                .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
                 .build()
                 .expect("index is complete")
         };
@@ -237,7 +262,11 @@ impl DynamoTicketStore {
             .attribute_definitions(attr(schema::GSI_DAY_SK))
             .key_schema(key(schema::PK, KeyType::Hash))
             .key_schema(key(schema::SK, KeyType::Range))
-            .global_secondary_indexes(gsi(schema::GSI_CUSTOMER, schema::GSI_CUSTOMER_PK, schema::GSI_CUSTOMER_SK))
+            .global_secondary_indexes(gsi(
+                schema::GSI_CUSTOMER,
+                schema::GSI_CUSTOMER_PK,
+                schema::GSI_CUSTOMER_SK,
+            ))
             .global_secondary_indexes(gsi(schema::GSI_DAY, schema::GSI_DAY_PK, schema::GSI_DAY_SK))
             .send()
             .await
@@ -261,7 +290,12 @@ impl DynamoTicketStore {
 
 #[async_trait]
 impl TicketStore for DynamoTicketStore {
-    async fn receive(&self, ticket: &Ticket, invocation_id: &str, needs_fetch: bool) -> Result<Receipt, PortError> {
+    async fn receive(
+        &self,
+        ticket: &Ticket,
+        invocation_id: &str,
+        needs_fetch: bool,
+    ) -> Result<Receipt, PortError> {
         let at = now();
         let pk = ticket_pk(&ticket.id);
         let event = Put::builder()
@@ -282,8 +316,14 @@ impl TicketStore for DynamoTicketStore {
             .item("needs_fetch", AttributeValue::Bool(needs_fetch))
             .item("status", s("received"))
             .item("received_at", n(at))
-            .item(schema::GSI_CUSTOMER_PK, s(format!("CUSTOMER#{}", ticket.customer_key())))
-            .item(schema::GSI_CUSTOMER_SK, s(format!("{at:010}#{}", ticket.id)))
+            .item(
+                schema::GSI_CUSTOMER_PK,
+                s(format!("CUSTOMER#{}", ticket.customer_key())),
+            )
+            .item(
+                schema::GSI_CUSTOMER_SK,
+                s(format!("{at:010}#{}", ticket.id)),
+            )
             .item(schema::TTL, self.expires(at))
             .condition_expression("attribute_not_exists(pk)")
             .build()
@@ -345,7 +385,10 @@ impl TicketStore for DynamoTicketStore {
         let Some(item) = self.meta(id).await? else {
             return Ok(None);
         };
-        let ticket = from_json(get_s(&item, "ticket").ok_or_else(|| bad_item("ticket item has no ticket"))?, "ticket")?;
+        let ticket = from_json(
+            get_s(&item, "ticket").ok_or_else(|| bad_item("ticket item has no ticket"))?,
+            "ticket",
+        )?;
         Ok(Some(StoredTicket {
             ticket,
             needs_fetch: get_bool(&item, "needs_fetch"),
@@ -481,7 +524,11 @@ impl TicketStore for DynamoTicketStore {
             .await;
         match result {
             Ok(_) => {}
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
                 return Ok(false);
             }
             Err(err) => return Err(port_error("dynamodb", err)),
@@ -566,7 +613,11 @@ pub struct DynamoAlertLedger {
 }
 
 impl DynamoAlertLedger {
-    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>, retention_days: u32) -> Self {
+    pub fn new(
+        client: aws_sdk_dynamodb::Client,
+        table: impl Into<String>,
+        retention_days: u32,
+    ) -> Self {
         Self {
             client,
             table: table.into(),
@@ -601,7 +652,13 @@ impl AlertLedger for DynamoAlertLedger {
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
             Err(err) => Err(port_error("dynamodb", err)),
         }
     }
@@ -630,10 +687,17 @@ impl AlertLedger for DynamoAlertLedger {
         match result {
             Ok(out) => {
                 let item = out.attributes.unwrap_or_default();
-                let alert = from_json(get_s(&item, "alert").ok_or_else(|| bad_item("alert item has no alert"))?, "alert")?;
-                Ok(Some(Claim::Claimed(alert)))
+                let alert = from_json(
+                    get_s(&item, "alert").ok_or_else(|| bad_item("alert item has no alert"))?,
+                    "alert",
+                )?;
+                Ok(Some(Claim::Claimed(Box::new(alert))))
             }
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
                 let current = self
                     .client
                     .get_item()
@@ -703,7 +767,10 @@ pub struct SqsQueue {
 
 impl SqsQueue {
     pub fn new(client: aws_sdk_sqs::Client, url: impl Into<String>) -> Self {
-        Self { client, url: url.into() }
+        Self {
+            client,
+            url: url.into(),
+        }
     }
 
     /// Hides a received message for `seconds` (at most 12 hours): how a throttled
@@ -744,7 +811,11 @@ pub struct S3Bucket {
 }
 
 impl S3Bucket {
-    pub fn new(client: aws_sdk_s3::Client, bucket: impl Into<String>, from: impl Into<String>) -> Self {
+    pub fn new(
+        client: aws_sdk_s3::Client,
+        bucket: impl Into<String>,
+        from: impl Into<String>,
+    ) -> Self {
         Self {
             client,
             bucket: bucket.into(),
@@ -761,10 +832,14 @@ impl S3Bucket {
             .send()
             .await
             .map_err(|e| port_error("s3", e))?;
-        let body = out.body.collect().await.map_err(|e| PortError::Unavailable {
-            service: "s3",
-            message: e.to_string(),
-        })?;
+        let body = out
+            .body
+            .collect()
+            .await
+            .map_err(|e| PortError::Unavailable {
+                service: "s3",
+                message: e.to_string(),
+            })?;
         Ok(body.into_bytes().to_vec())
     }
 }
@@ -785,11 +860,13 @@ impl ReportSink for S3Bucket {
     }
 
     async fn link(&self, key: &str, expires_in_secs: u64) -> Result<String, PortError> {
-        let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(Duration::from_secs(expires_in_secs))
-            .map_err(|e| PortError::Rejected {
-                service: "s3",
-                message: e.to_string(),
-            })?;
+        let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(Duration::from_secs(
+            expires_in_secs,
+        ))
+        .map_err(|e| PortError::Rejected {
+            service: "s3",
+            message: e.to_string(),
+        })?;
         let request = self
             .client
             .get_object()
@@ -814,6 +891,41 @@ impl Notifier for S3Bucket {
         Ok(Delivery {
             channel: "s3".to_string(),
             reference: Some(format!("s3://{}/{key}", self.bucket)),
+        })
+    }
+}
+
+/// Stores the Zendesk calls a decision would make (`zendesk-calls/<ticket>.json`) when
+/// no Zendesk credentials are configured.
+#[derive(Clone, Debug)]
+pub struct S3ZendeskRecorder(pub S3Bucket);
+
+#[async_trait]
+impl ZendeskPort for S3ZendeskRecorder {
+    async fn apply(&self, calls: &[ZendeskCall]) -> Result<(), PortError> {
+        let Some(first) = calls.first() else {
+            return Ok(());
+        };
+        let ticket: String = first
+            .path
+            .trim_start_matches("/api/v2/tickets/")
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        let body = serde_json::to_vec_pretty(calls).map_err(|e| bad_item(e.to_string()))?;
+        self.0
+            .put(
+                &format!("zendesk-calls/{ticket}.json"),
+                body,
+                "application/json",
+            )
+            .await
+    }
+
+    async fn fetch_ticket(&self, number: u64) -> Result<Ticket, PortError> {
+        Err(PortError::Rejected {
+            service: "zendesk recorder",
+            message: format!("ticket {number} cannot be fetched without Zendesk credentials"),
         })
     }
 }

@@ -16,8 +16,8 @@ use crate::alerts::{Alert, AlertKind, Email, render_email};
 use crate::domain::{AccountContext, Decision, SentimentLabel, Ticket, TicketId};
 use crate::engine::agents::AgentLoad;
 use crate::ports::{
-    AlertLedger, AlertSink, Claim, Delivery, Notifier, PortError, Queue, Receipt, StoredDecision, StoredTicket,
-    TicketStore, ZendeskPort,
+    AlertLedger, AlertSink, Claim, Delivery, Notifier, PortError, Queue, Receipt, StoredDecision,
+    StoredTicket, TicketStore, ZendeskPort,
 };
 use crate::zendesk::ZendeskCall;
 
@@ -69,10 +69,19 @@ fn now_secs() -> i64 {
 
 #[async_trait]
 impl TicketStore for MemoryTicketStore {
-    async fn receive(&self, ticket: &Ticket, invocation_id: &str, needs_fetch: bool) -> Result<Receipt, PortError> {
+    async fn receive(
+        &self,
+        ticket: &Ticket,
+        invocation_id: &str,
+        needs_fetch: bool,
+    ) -> Result<Receipt, PortError> {
         let mut state = self.lock();
         if let Some(enqueued) = state.invocations.get(invocation_id) {
-            return Ok(if *enqueued { Receipt::Duplicate } else { Receipt::NotYetQueued });
+            return Ok(if *enqueued {
+                Receipt::Duplicate
+            } else {
+                Receipt::NotYetQueued
+            });
         }
         state.invocations.insert(invocation_id.to_string(), false);
         if state.tickets.contains_key(&ticket.id) {
@@ -89,7 +98,9 @@ impl TicketStore for MemoryTicketStore {
     }
 
     async fn mark_enqueued(&self, _id: &TicketId, invocation_id: &str) -> Result<(), PortError> {
-        self.lock().invocations.insert(invocation_id.to_string(), true);
+        self.lock()
+            .invocations
+            .insert(invocation_id.to_string(), true);
         Ok(())
     }
 
@@ -195,14 +206,20 @@ pub struct MemoryQueue {
 
 impl MemoryQueue {
     pub fn messages(&self) -> Vec<String> {
-        self.messages.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.messages
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 }
 
 #[async_trait]
 impl Queue for MemoryQueue {
     async fn send(&self, body: String) -> Result<(), PortError> {
-        self.messages.lock().unwrap_or_else(|p| p.into_inner()).push(body);
+        self.messages
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(body);
         Ok(())
     }
 }
@@ -250,19 +267,29 @@ impl AlertLedger for MemoryAlertLedger {
             Claim::Busy
         } else {
             entry.lease_until = now + lease_secs as i64;
-            Claim::Claimed(entry.alert.clone())
+            Claim::Claimed(Box::new(entry.alert.clone()))
         }))
     }
 
     async fn mark_sent(&self, alert_id: &str, _deliveries: &[Delivery]) -> Result<(), PortError> {
-        if let Some(entry) = self.entries.lock().unwrap_or_else(|p| p.into_inner()).get_mut(alert_id) {
+        if let Some(entry) = self
+            .entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_mut(alert_id)
+        {
             entry.sent = true;
         }
         Ok(())
     }
 
     async fn release(&self, alert_id: &str) -> Result<(), PortError> {
-        if let Some(entry) = self.entries.lock().unwrap_or_else(|p| p.into_inner()).get_mut(alert_id) {
+        if let Some(entry) = self
+            .entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_mut(alert_id)
+        {
             entry.lease_until = 0;
         }
         Ok(())

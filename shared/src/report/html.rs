@@ -202,7 +202,13 @@ pub fn render(report: &Report) -> String {
                         div class="kpi" { div class="l" { "Auto-resolution rate" } div class="v" { (format!("{:.0}%", m.auto_resolution_rate * 100.0)) } div class="s" { (m.auto_resolvable) " of " (p2p3) " P2/P3 drafts ready · " (m.auto_send_candidates) " auto-send candidates" } }
                         div class="kpi" { div class="l" { "Guardian alerts" } div class="v" { (m.guardian_alerts) } div class="s" { (format!("{:.0}%", m.guardian_alert_rate * 100.0)) " of tickets · " (negative) " negative in tone" } }
                         div class="kpi" { div class="l" { "Opportunity signals" } div class="v" { (m.opportunity_signals) } div class="s" { (format!("{:.0}%", m.opportunity_rate * 100.0)) " of tickets" } }
-                        div class="kpi" { div class="l" { "Avg processing time" } div class="v" { (format!("{:.2} ms", m.processing.avg_ms_per_ticket)) } div class="s" { "p95 " (m.processing.p95_us) " µs per ticket" } }
+                        div class="kpi" { div class="l" { "Avg processing time" }
+                            @if m.processing.measured > 0 {
+                                div class="v" { (format!("{:.2} ms", m.processing.avg_ms_per_ticket)) } div class="s" { "p95 " (m.processing.p95_us) " µs per ticket" }
+                            } @else {
+                                div class="v" { "—" } div class="s" { "not measured for stored decisions" }
+                            }
+                        }
                     }
                     div class="grid2" {
                         section id="priority-mix" { h2 { "Priority mix vs calibration targets" } (priority_chart(report))

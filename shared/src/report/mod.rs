@@ -94,6 +94,8 @@ pub struct CalibrationCheck {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Processing {
+    /// Tickets whose processing time was measured (none for stored decisions).
+    pub measured: u64,
     pub total_ms: f64,
     pub avg_ms_per_ticket: f64,
     pub p50_us: u64,
@@ -348,6 +350,7 @@ impl ReportBuilder {
         };
         let total_us: u64 = sorted.iter().map(|&v| u64::from(v)).sum();
         let processing = Processing {
+            measured: sorted.len() as u64,
             total_ms: (total_us as f64 / 10.0).round() / 100.0,
             avg_ms_per_ticket: if sorted.is_empty() {
                 0.0

@@ -4,6 +4,7 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
+pub use aws_sdk_sqs::types::Message;
 use aws_sdk_sqs::types::QueueAttributeName;
 use triage_shared::adapters::aws::{AwsClients, DynamoTicketStore};
 
@@ -43,11 +44,18 @@ impl Stack {
         );
         let aws = AwsClients::load().await;
         let table = unique("tickets");
-        DynamoTicketStore::create_table(&aws.dynamodb, &table).await.expect("create table");
+        DynamoTicketStore::create_table(&aws.dynamodb, &table)
+            .await
+            .expect("create table");
         let (triage_queue, triage_dlq) = queue_with_dlq(&aws.sqs, &unique("triage")).await;
         let (alerts_queue, alerts_dlq) = queue_with_dlq(&aws.sqs, &unique("alerts")).await;
         let bucket = unique("reports").to_lowercase();
-        aws.s3.create_bucket().bucket(&bucket).send().await.expect("create bucket");
+        aws.s3
+            .create_bucket()
+            .bucket(&bucket)
+            .send()
+            .await
+            .expect("create bucket");
         Self {
             aws,
             table,
@@ -67,7 +75,9 @@ impl Stack {
             .queue_url(queue)
             .max_number_of_messages(10)
             .visibility_timeout(visibility)
-            .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount)
+            .message_system_attribute_names(
+                aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount,
+            )
             .send()
             .await
             .expect("receive")
@@ -87,7 +97,11 @@ impl Stack {
     }
 
     /// Turns received SQS messages into the event Lambda would pass.
-    pub fn sqs_event(&self, queue: &str, messages: &[aws_sdk_sqs::types::Message]) -> serde_json::Value {
+    pub fn sqs_event(
+        &self,
+        queue: &str,
+        messages: &[aws_sdk_sqs::types::Message],
+    ) -> serde_json::Value {
         let records: Vec<serde_json::Value> = messages
             .iter()
             .map(|m| {
@@ -109,7 +123,12 @@ impl Stack {
 }
 
 async fn queue_with_dlq(sqs: &aws_sdk_sqs::Client, name: &str) -> (String, String) {
-    let dlq = sqs.create_queue().queue_name(format!("{name}-dlq")).send().await.expect("create dlq");
+    let dlq = sqs
+        .create_queue()
+        .queue_name(format!("{name}-dlq"))
+        .send()
+        .await
+        .expect("create dlq");
     let dlq_url = dlq.queue_url().unwrap_or_default().to_string();
     let arn = sqs
         .get_queue_attributes()
@@ -126,7 +145,8 @@ async fn queue_with_dlq(sqs: &aws_sdk_sqs::Client, name: &str) -> (String, Strin
         .queue_name(name)
         .attributes(
             QueueAttributeName::RedrivePolicy,
-            serde_json::json!({"deadLetterTargetArn": arn, "maxReceiveCount": MAX_RECEIVE_COUNT}).to_string(),
+            serde_json::json!({"deadLetterTargetArn": arn, "maxReceiveCount": MAX_RECEIVE_COUNT})
+                .to_string(),
         )
         .send()
         .await
@@ -136,22 +156,39 @@ async fn queue_with_dlq(sqs: &aws_sdk_sqs::Client, name: &str) -> (String, Strin
 
 /// An API Gateway HTTP API (payload 2.0) event for a webhook, signed with `secret` at
 /// `timestamp` (ISO-8601).
-pub fn webhook_event(body: &str, secret: &str, timestamp: &str, invocation_id: &str) -> serde_json::Value {
+pub fn webhook_event(
+    body: &str,
+    secret: &str,
+    timestamp: &str,
+    invocation_id: &str,
+) -> serde_json::Value {
     let signature = triage_shared::webhook::sign(secret, timestamp, body.as_bytes());
-    api_event("POST", "/webhooks/zendesk", body, &[
-        ("content-type", "application/json"),
-        ("x-zendesk-webhook-signature", &signature),
-        ("x-zendesk-webhook-signature-timestamp", timestamp),
-        ("x-zendesk-webhook-id", "01HTESTWEBHOOK"),
-        ("x-zendesk-webhook-invocation-id", invocation_id),
-        ("x-zendesk-account-id", "123"),
-    ])
+    api_event(
+        "POST",
+        "/webhooks/zendesk",
+        body,
+        &[
+            ("content-type", "application/json"),
+            ("x-zendesk-webhook-signature", &signature),
+            ("x-zendesk-webhook-signature-timestamp", timestamp),
+            ("x-zendesk-webhook-id", "01HTESTWEBHOOK"),
+            ("x-zendesk-webhook-invocation-id", invocation_id),
+            ("x-zendesk-account-id", "123"),
+        ],
+    )
 }
 
 /// An API Gateway HTTP API (payload 2.0) event.
-pub fn api_event(method: &str, path: &str, body: &str, headers: &[(&str, &str)]) -> serde_json::Value {
-    let headers: serde_json::Map<String, serde_json::Value> =
-        headers.iter().map(|(k, v)| (k.to_string(), serde_json::Value::String(v.to_string()))).collect();
+pub fn api_event(
+    method: &str,
+    path: &str,
+    body: &str,
+    headers: &[(&str, &str)],
+) -> serde_json::Value {
+    let headers: serde_json::Map<String, serde_json::Value> = headers
+        .iter()
+        .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.to_string())))
+        .collect();
     serde_json::json!({
         "version": "2.0",
         "routeKey": format!("{method} {path}"),

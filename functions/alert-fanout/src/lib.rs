@@ -1,0 +1,119 @@
+//! The alert fan-out consumer: each record names an alert in the ledger; the alert is
+//! claimed, sent through every configured notifier and marked sent, so that a message
+//! delivered twice, or two instances racing, still send it once.
+//!
+//! Retry policy: an unreadable message or an unknown alert id is poison (reported until
+//! it moves to the dead-letter queue); an alert held by another instance, a failed or
+//! throttled send are retried.
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use lambda_runtime::{Error, LambdaEvent};
+use triage_shared::adapters::aws::SqsQueue;
+use triage_shared::fanout::{Outcome, deliver};
+use triage_shared::messages::AlertMessage;
+use triage_shared::ports::{AlertLedger, Notifier, PortError};
+use triage_shared::settings::{Env, SettingsError};
+
+/// Settings read once at start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub table: String,
+    pub alerts_queue_url: String,
+    pub bucket: String,
+    pub retention_days: u32,
+    pub lease_secs: u64,
+    pub alert_from: String,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, SettingsError> {
+        Self::read(&triage_shared::settings::process_env())
+    }
+
+    pub fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, SettingsError> {
+        Ok(Self {
+            table: env.require("TABLE_NAME")?,
+            alerts_queue_url: env.require("ALERTS_QUEUE_URL")?,
+            bucket: env.require("REPORT_BUCKET")?,
+            retention_days: env.parse("RETENTION_DAYS")?.unwrap_or(30),
+            lease_secs: env.parse("ALERT_LEASE_SECS")?.unwrap_or(300),
+            alert_from: env
+                .get("ALERT_FROM_EMAIL")
+                .unwrap_or_else(|| "triage-alerts@example.com".into()),
+        })
+    }
+}
+
+/// What the handler needs, built once in `main`.
+pub struct Deps<'a> {
+    pub ledger: &'a dyn AlertLedger,
+    pub notifiers: &'a [Box<dyn Notifier>],
+    pub lease_secs: u64,
+    pub source: &'a SqsQueue,
+}
+
+enum Failure {
+    Poison(String),
+    Retry(String),
+    Throttled(String, u64),
+}
+
+async fn process(deps: &Deps<'_>, record: &SqsMessage) -> Result<(), Failure> {
+    let message = AlertMessage::parse(record.body.as_deref().unwrap_or_default())
+        .map_err(|e| Failure::Poison(e.to_string()))?;
+    let id = &message.alert_id;
+    match deliver(deps.ledger, deps.notifiers, id, deps.lease_secs).await {
+        Ok(Outcome::Sent {
+            deliveries,
+            failures,
+        }) => {
+            let channels: Vec<&str> = deliveries.iter().map(|d| d.channel.as_str()).collect();
+            tracing::info!(alert_id = %id, ?channels, failed = failures.len(), "alert sent");
+            Ok(())
+        }
+        Ok(Outcome::AlreadySent) => {
+            tracing::info!(alert_id = %id, "alert was sent before; not sending again");
+            Ok(())
+        }
+        Ok(Outcome::Busy) => Err(Failure::Retry(format!(
+            "alert {id} is being sent by another instance"
+        ))),
+        Ok(Outcome::Unknown) => Err(Failure::Poison(format!("alert {id} is not in the ledger"))),
+        Err(e @ PortError::Throttled { .. }) => {
+            let secs = e.retry_after().map_or(30, |d| d.as_secs().max(1));
+            Err(Failure::Throttled(e.to_string(), secs))
+        }
+        Err(e) => Err(Failure::Retry(e.to_string())),
+    }
+}
+
+pub async fn handle(
+    deps: &Deps<'_>,
+    event: LambdaEvent<SqsEvent>,
+) -> Result<SqsBatchResponse, Error> {
+    let records = &event.payload.records;
+    let results = futures::future::join_all(records.iter().map(|r| process(deps, r))).await;
+    let mut response = SqsBatchResponse::default();
+    for (record, result) in records.iter().zip(results) {
+        let Err(failure) = result else { continue };
+        let id = record.message_id.clone().unwrap_or_default();
+        match failure {
+            Failure::Poison(reason) => {
+                tracing::error!(message_id = %id, reason, "poison message: reported until it moves to the dead-letter queue")
+            }
+            Failure::Retry(reason) => tracing::warn!(message_id = %id, reason, "will retry"),
+            Failure::Throttled(reason, secs) => {
+                tracing::warn!(message_id = %id, reason, delay_secs = secs, "throttled: handing the message back");
+                if let Some(handle) = record.receipt_handle.as_deref()
+                    && let Err(e) = deps.source.delay(handle, secs).await
+                {
+                    tracing::warn!(message_id = %id, error = %e, "cannot delay the message");
+                }
+            }
+        }
+        let mut item = BatchItemFailure::default();
+        item.item_identifier = id;
+        response.batch_item_failures.push(item);
+    }
+    Ok(response)
+}

@@ -1,0 +1,190 @@
+//! The triage consumer: for each SQS record, load the stored ticket (completing it from
+//! Zendesk when the webhook carried only ids), run the pipeline (decide once, store,
+//! update Zendesk, queue alerts) and report partial batch failures.
+//!
+//! Retry policy, per failure kind: a message that cannot be read, or points at no
+//! stored ticket, is poison and retrying cannot help; it is reported (and logged with
+//! its reason) until SQS moves it to the dead-letter queue after `maxReceiveCount`
+//! receives. A throttled downstream (Zendesk 429) hands the message back with the
+//! delay it asked for instead of sleeping. Other transient failures are retried.
+
+use std::time::Duration;
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use lambda_runtime::{Error, LambdaEvent};
+use triage_shared::accounts::AccountDirectory;
+use triage_shared::adapters::aws::SqsQueue;
+use triage_shared::engine::Engine;
+use triage_shared::messages::TriageMessage;
+use triage_shared::pipeline::{Pipeline, PipelineError, PipelineSettings};
+use triage_shared::ports::{AlertSink, PortError, TicketStore, ZendeskPort};
+use triage_shared::settings::{Env, SettingsError};
+
+/// Settings read once at start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub table: String,
+    pub triage_queue_url: String,
+    pub alerts_queue_url: String,
+    pub bucket: String,
+    pub retention_days: u32,
+    pub alert_from: String,
+    pub pipeline: PipelineSettings,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, SettingsError> {
+        Self::read(&triage_shared::settings::process_env())
+    }
+
+    pub fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, SettingsError> {
+        Ok(Self {
+            table: env.require("TABLE_NAME")?,
+            triage_queue_url: env.require("TRIAGE_QUEUE_URL")?,
+            alerts_queue_url: env.require("ALERTS_QUEUE_URL")?,
+            bucket: env.require("REPORT_BUCKET")?,
+            retention_days: env.parse("RETENTION_DAYS")?.unwrap_or(30),
+            alert_from: env
+                .get("ALERT_FROM_EMAIL")
+                .unwrap_or_else(|| "triage-alerts@example.com".into()),
+            pipeline: triage_shared::settings::pipeline_settings(env)?,
+        })
+    }
+}
+
+/// What the handler needs, built once in `main`.
+pub struct Deps<'a> {
+    pub engine: &'a Engine,
+    pub accounts: &'a AccountDirectory,
+    pub settings: &'a PipelineSettings,
+    pub store: &'a dyn TicketStore,
+    pub zendesk: &'a dyn ZendeskPort,
+    pub alerts: &'a dyn AlertSink,
+    /// The queue the records came from (to hand a throttled message back later).
+    pub source: &'a SqsQueue,
+}
+
+/// Why a record was not processed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Failure {
+    /// Retrying cannot help; it goes to the dead-letter queue.
+    Poison(String),
+    /// A transient failure: retry after the visibility timeout.
+    Retry(String),
+    /// A downstream asked us to slow down.
+    Throttled {
+        reason: String,
+        after: Option<Duration>,
+    },
+}
+
+impl From<PortError> for Failure {
+    fn from(e: PortError) -> Self {
+        match &e {
+            PortError::Throttled { retry_after, .. } => Failure::Throttled {
+                reason: e.to_string(),
+                after: *retry_after,
+            },
+            _ => Failure::Retry(e.to_string()),
+        }
+    }
+}
+
+/// Triages one record.
+pub async fn process(deps: &Deps<'_>, record: &SqsMessage) -> Result<(), Failure> {
+    let body = record.body.as_deref().unwrap_or_default();
+    let message = TriageMessage::parse(body).map_err(|e| Failure::Poison(e.to_string()))?;
+    let stored = deps
+        .store
+        .ticket(&message.ticket_id)
+        .await?
+        .ok_or_else(|| {
+            Failure::Poison(format!("ticket {} is not in the store", message.ticket_id))
+        })?;
+    let mut ticket = stored.ticket;
+    if stored.needs_fetch {
+        let number = ticket.id.zendesk_number().ok_or_else(|| {
+            Failure::Poison(format!("ticket id {} is not a Zendesk number", ticket.id))
+        })?;
+        let mut fetched = deps
+            .zendesk
+            .fetch_ticket(number)
+            .await
+            .map_err(|e| match e {
+                PortError::Rejected { .. } => {
+                    Failure::Poison(format!("cannot complete ticket {number}: {e}"))
+                }
+                other => Failure::from(other),
+            })?;
+        // Keep what the webhook knew and the API does not (the account's MRR field).
+        fetched.mrr = fetched.mrr.or(ticket.mrr);
+        deps.store.update_ticket(&fetched).await?;
+        ticket = fetched;
+    }
+    let pipeline = Pipeline {
+        engine: deps.engine,
+        store: deps.store,
+        zendesk: deps.zendesk,
+        alerts: deps.alerts,
+        accounts: deps.accounts,
+        settings: deps.settings,
+    };
+    match pipeline.triage(&ticket).await {
+        Ok(p) => {
+            tracing::info!(
+                ticket_id = %ticket.id,
+                priority = %p.decision.priority,
+                team = %p.decision.team,
+                guardian = p.decision.guardian.risk_score,
+                alerts = p.alerts.len(),
+                replayed = p.replayed,
+                already_done = p.already_done,
+                "ticket triaged"
+            );
+            Ok(())
+        }
+        Err(PipelineError::Zendesk(e @ PortError::Rejected { .. })) => {
+            Err(Failure::Poison(format!("Zendesk refused the update: {e}")))
+        }
+        Err(e) => Err(Failure::from(e.port().clone())),
+    }
+}
+
+pub async fn handle(
+    deps: &Deps<'_>,
+    event: LambdaEvent<SqsEvent>,
+) -> Result<SqsBatchResponse, Error> {
+    let records = &event.payload.records;
+    let results = futures::future::join_all(records.iter().map(|r| process(deps, r))).await;
+    let mut response = SqsBatchResponse::default();
+    for (record, result) in records.iter().zip(results) {
+        let Err(failure) = result else { continue };
+        let id = record.message_id.clone().unwrap_or_default();
+        let receives = record
+            .attributes
+            .get("ApproximateReceiveCount")
+            .cloned()
+            .unwrap_or_default();
+        match &failure {
+            Failure::Poison(reason) => {
+                tracing::error!(message_id = %id, receives, reason, "poison message: reported until it moves to the dead-letter queue")
+            }
+            Failure::Retry(reason) => {
+                tracing::warn!(message_id = %id, receives, reason, "will retry")
+            }
+            Failure::Throttled { reason, after } => {
+                let secs = after.map_or(60, |d| d.as_secs().max(1));
+                tracing::warn!(message_id = %id, reason, delay_secs = secs, "throttled: handing the message back");
+                if let Some(handle) = record.receipt_handle.as_deref()
+                    && let Err(e) = deps.source.delay(handle, secs).await
+                {
+                    tracing::warn!(message_id = %id, error = %e, "cannot delay the message; it returns after the visibility timeout");
+                }
+            }
+        }
+        let mut item = BatchItemFailure::default();
+        item.item_identifier = id;
+        response.batch_item_failures.push(item);
+    }
+    Ok(response)
+}

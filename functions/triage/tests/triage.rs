@@ -1,0 +1,357 @@
+//! The triage consumer against the AWS emulator: partial batch failures, a poison
+//! record reaching the dead-letter queue, idempotent redelivery, history, throttling.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_lambda_events::event::sqs::SqsEvent;
+use lambda_runtime::{Context, LambdaEvent};
+use triage_function::{Deps, handle};
+use triage_shared::accounts::AccountDirectory;
+use triage_shared::adapters::aws::{
+    DynamoAlertLedger, DynamoTicketStore, S3Bucket, S3ZendeskRecorder, SqsQueue,
+};
+use triage_shared::domain::{Ticket, TicketId};
+use triage_shared::engine::Engine;
+use triage_shared::fanout::QueuedAlertSink;
+use triage_shared::messages::{AlertMessage, TriageMessage};
+use triage_shared::pipeline::PipelineSettings;
+use triage_shared::ports::{PortError, TicketStore, ZendeskPort};
+use triage_shared::zendesk::ZendeskCall;
+use triage_test_support::{MAX_RECEIVE_COUNT, Stack};
+
+fn ticket(id: &str, customer: &str, subject: &str, description: &str) -> Ticket {
+    Ticket {
+        id: TicketId::parse(id).unwrap(),
+        customer_name: customer.into(),
+        subject: subject.into(),
+        description: description.into(),
+        channel: "email".into(),
+        created_at: None,
+        mrr: Some(15000.0),
+        organization_id: None,
+        requester_email: None,
+        tags: vec![],
+    }
+}
+
+struct Fixture {
+    stack: Stack,
+    engine: Engine,
+    accounts: AccountDirectory,
+    settings: PipelineSettings,
+    store: DynamoTicketStore,
+    ledger: DynamoAlertLedger,
+    alerts_queue: SqsQueue,
+    source: SqsQueue,
+    recorder: S3ZendeskRecorder,
+}
+
+impl Fixture {
+    async fn new() -> Self {
+        let stack = Stack::new().await;
+        let store = DynamoTicketStore::new(stack.aws.dynamodb.clone(), &stack.table, 30, 90);
+        let ledger = DynamoAlertLedger::new(stack.aws.dynamodb.clone(), &stack.table, 30);
+        let alerts_queue = SqsQueue::new(stack.aws.sqs.clone(), &stack.alerts_queue);
+        let source = SqsQueue::new(stack.aws.sqs.clone(), &stack.triage_queue);
+        let recorder = S3ZendeskRecorder(S3Bucket::new(
+            stack.aws.s3.clone(),
+            &stack.bucket,
+            "alerts@example.com",
+        ));
+        Self {
+            engine: Engine::embedded().unwrap(),
+            accounts: AccountDirectory::embedded().unwrap(),
+            settings: PipelineSettings::default(),
+            stack,
+            store,
+            ledger,
+            alerts_queue,
+            source,
+            recorder,
+        }
+    }
+
+    /// Stores a ticket as intake would and queues its triage message.
+    async fn arrive(&self, t: &Ticket) {
+        self.store
+            .receive(t, &format!("inv-{}", t.id), false)
+            .await
+            .unwrap();
+        let body =
+            serde_json::to_string(&TriageMessage::new(t.id.clone(), format!("inv-{}", t.id)))
+                .unwrap();
+        triage_shared::ports::Queue::send(&self.source, body)
+            .await
+            .unwrap();
+    }
+
+    async fn run_batch(
+        &self,
+        zendesk: &dyn ZendeskPort,
+    ) -> (Vec<String>, Vec<aws_sdk_sqs::types::Message>) {
+        let messages = self.stack.receive(&self.stack.triage_queue, 0).await;
+        let event: SqsEvent =
+            serde_json::from_value(self.stack.sqs_event(&self.stack.triage_queue, &messages))
+                .unwrap();
+        let alerts = QueuedAlertSink {
+            ledger: &self.ledger,
+            queue: &self.alerts_queue,
+        };
+        let deps = Deps {
+            engine: &self.engine,
+            accounts: &self.accounts,
+            settings: &self.settings,
+            store: &self.store,
+            zendesk,
+            alerts: &alerts,
+            source: &self.source,
+        };
+        let response = handle(&deps, LambdaEvent::new(event, Context::default()))
+            .await
+            .unwrap();
+        let failed: Vec<String> = response
+            .batch_item_failures
+            .into_iter()
+            .map(|f| f.item_identifier)
+            .collect();
+        // Lambda deletes the records that did not fail.
+        for m in &messages {
+            if !failed.iter().any(|f| Some(f.as_str()) == m.message_id()) {
+                self.stack.delete(&self.stack.triage_queue, m).await;
+            }
+        }
+        (failed, messages)
+    }
+
+    async fn queued_alerts(&self) -> Vec<String> {
+        let mut ids = Vec::new();
+        loop {
+            let batch = self.stack.receive(&self.stack.alerts_queue, 60).await;
+            if batch.is_empty() {
+                break;
+            }
+            ids.extend(
+                batch
+                    .iter()
+                    .map(|m| AlertMessage::parse(m.body().unwrap()).unwrap().alert_id),
+            );
+        }
+        ids.sort();
+        ids
+    }
+}
+
+#[tokio::test]
+async fn a_batch_with_a_poison_record_fails_only_that_record_which_ends_in_the_dlq() {
+    let f = Fixture::new().await;
+    f.arrive(&ticket(
+        "5001",
+        "Acme Commerce",
+        "Checkout down",
+        "Checkout is down for all customers, nobody can pay since 9am.",
+    ))
+    .await;
+    f.arrive(&ticket(
+        "5002",
+        "Kiln Ceramics",
+        "Invoice copy",
+        "Where can I download our invoices?",
+    ))
+    .await;
+    triage_shared::ports::Queue::send(&f.source, r#"{"version":1,"ticket":"#.to_string())
+        .await
+        .unwrap();
+
+    let (failed, messages) = f.run_batch(&f.recorder).await;
+    assert_eq!(messages.len(), 3);
+    let poison = messages
+        .iter()
+        .find(|m| m.body().unwrap().contains(r#""ticket":"#))
+        .unwrap();
+    assert_eq!(
+        failed,
+        vec![poison.message_id().unwrap().to_string()],
+        "only the poison record failed"
+    );
+
+    for id in ["5001", "5002"] {
+        let stored = f
+            .store
+            .decision(&TicketId::parse(id).unwrap())
+            .await
+            .unwrap()
+            .expect("decision stored");
+        assert!(stored.completed, "side effects done for {id}");
+    }
+    let p0 = f
+        .store
+        .decision(&TicketId::parse("5001").unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .decision;
+    assert_eq!(p0.priority, triage_shared::domain::Priority::P0);
+    // The would-be Zendesk calls are recorded in the bucket.
+    let calls: Vec<ZendeskCall> = serde_json::from_slice(
+        &f.recorder
+            .0
+            .get("zendesk-calls/5001.json")
+            .await
+            .expect("recorded calls"),
+    )
+    .unwrap();
+    assert_eq!(calls[0].path, "/api/v2/tickets/5001.json");
+    assert_eq!(calls[0].body["ticket"]["priority"], "urgent");
+
+    // SQS keeps handing the poison record back; after maxReceiveCount receives it moves
+    // to the dead-letter queue.
+    for _ in 1..MAX_RECEIVE_COUNT {
+        let (failed, messages) = f.run_batch(&f.recorder).await;
+        assert_eq!(messages.len(), 1);
+        assert_eq!(failed.len(), 1);
+    }
+    assert!(
+        f.stack.receive(&f.stack.triage_queue, 0).await.is_empty(),
+        "moved on the next receive"
+    );
+    let dead = f.stack.receive(&f.stack.triage_dlq, 30).await;
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].body(), poison.body());
+}
+
+#[tokio::test]
+async fn a_redelivered_message_leaves_one_decision_and_no_second_alerts() {
+    let f = Fixture::new().await;
+    let t = ticket(
+        "5101",
+        "Brightline Outfitters",
+        "Cancelling",
+        "Webhooks have failed for a week. We are cancelling our subscription and moving to Northbeam next month.",
+    );
+    f.arrive(&t).await;
+    let (failed, _) = f.run_batch(&f.recorder).await;
+    assert!(failed.is_empty());
+    let first = f.store.decision(&t.id).await.unwrap().unwrap().decision;
+    assert!(first.guardian.alert);
+    let alerts_after_first = f.queued_alerts().await;
+    assert_eq!(alerts_after_first, vec!["guardian-5101".to_string()]);
+
+    // SQS delivers the same message again.
+    let body = serde_json::to_string(&TriageMessage::new(t.id.clone(), "inv-5101")).unwrap();
+    triage_shared::ports::Queue::send(&f.source, body)
+        .await
+        .unwrap();
+    let (failed, _) = f.run_batch(&f.recorder).await;
+    assert!(failed.is_empty());
+    assert_eq!(
+        f.store.decision(&t.id).await.unwrap().unwrap().decision,
+        first
+    );
+    assert!(
+        f.queued_alerts().await.is_empty(),
+        "no second set of alerts"
+    );
+}
+
+#[tokio::test]
+async fn earlier_tickets_of_the_customer_raise_guardian_through_the_index() {
+    let f = Fixture::new().await;
+    let a = ticket(
+        "5201",
+        "Pebble & Fern",
+        "Sync delayed",
+        "The dashboard is a day behind again, this is frustrating.",
+    );
+    f.arrive(&a).await;
+    f.run_batch(&f.recorder).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let b = ticket(
+        "5202",
+        "Pebble & Fern",
+        "Sync delayed again",
+        "Still a day behind, this keeps happening.",
+    );
+    f.arrive(&b).await;
+    f.run_batch(&f.recorder).await;
+    let second = f.store.decision(&b.id).await.unwrap().unwrap().decision;
+    assert!(
+        second
+            .guardian
+            .reasons
+            .iter()
+            .any(|r| r.starts_with("history: 1 earlier ticket")),
+        "{:?}",
+        second.guardian.reasons
+    );
+}
+
+/// Zendesk answering 429 with Retry-After, as the HTTP adapter reports it.
+struct Throttled(Mutex<u32>);
+
+#[async_trait]
+impl ZendeskPort for Throttled {
+    async fn apply(&self, _: &[ZendeskCall]) -> Result<(), PortError> {
+        *self.0.lock().unwrap() += 1;
+        Err(PortError::Throttled {
+            service: "zendesk",
+            retry_after: Some(Duration::from_secs(45)),
+        })
+    }
+    async fn fetch_ticket(&self, _: u64) -> Result<Ticket, PortError> {
+        unreachable!()
+    }
+}
+
+#[tokio::test]
+async fn a_throttled_zendesk_hands_the_message_back_for_later() {
+    let f = Fixture::new().await;
+    f.arrive(&ticket(
+        "5301",
+        "Atlas Outdoor",
+        "Webhook failures",
+        "Every webhook fails with a 500 since this morning.",
+    ))
+    .await;
+    let zendesk = Throttled(Mutex::new(0));
+    let (failed, messages) = f.run_batch(&zendesk).await;
+    assert_eq!(failed.len(), 1);
+    assert_eq!(*zendesk.0.lock().unwrap(), 1);
+    assert_eq!(messages.len(), 1);
+    // Hidden for the 45 s Zendesk asked for, not back at once.
+    assert!(f.stack.receive(&f.stack.triage_queue, 0).await.is_empty());
+    // The decision was stored once; the retry will reuse it.
+    let stored = f
+        .store
+        .decision(&TicketId::parse("5301").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!stored.completed);
+}
+
+#[tokio::test]
+async fn an_ids_only_ticket_without_zendesk_credentials_is_poison() {
+    let f = Fixture::new().await;
+    let mut t = ticket("5401", "", "", "");
+    t.mrr = None;
+    f.store.receive(&t, "inv-5401", true).await.unwrap();
+    let body = serde_json::to_string(&TriageMessage::new(t.id.clone(), "inv-5401")).unwrap();
+    triage_shared::ports::Queue::send(&f.source, body)
+        .await
+        .unwrap();
+    let (failed, _) = f.run_batch(&f.recorder).await;
+    assert_eq!(failed.len(), 1);
+    assert!(f.store.decision(&t.id).await.unwrap().is_none());
+}
+
+#[test]
+fn a_missing_setting_is_named() {
+    let env = triage_shared::settings::Env(|k: &str| (k == "TABLE_NAME").then(|| "t".to_string()));
+    let err = triage_function::Config::read(&env).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "environment variable TRIAGE_QUEUE_URL is required but not set"
+    );
+}

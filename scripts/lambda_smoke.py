@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""The local Lambda loop, exercised once: `cargo lambda watch` serves the functions
+against the AWS emulator; `cargo lambda invoke` feeds them the event files.
+
+Creates a table, queue and bucket on the emulator (AWS_ENDPOINT_URL), starts the
+watcher on 127.0.0.1, invokes webhook-intake with events/webhook-trigger.json (the
+signature is valid; the window is widened because the file's timestamp is fixed) and
+report-builder with events/report-manual.json, and checks both answers.
+"""
+
+import json
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import boto3
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv" / "bin"
+endpoint = os.environ["AWS_ENDPOINT_URL"]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fail(message, log=None):
+    print(f"lambda smoke test: {message}")
+    if log is not None:
+        print(log.read_text()[-4000:])
+    sys.exit(1)
+
+
+suffix = str(int(time.time() * 1000))
+ddb = boto3.client("dynamodb", endpoint_url=endpoint)
+table = f"smoke-{suffix}"
+ddb.create_table(
+    TableName=table,
+    BillingMode="PAY_PER_REQUEST",
+    AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"]],
+    KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+    GlobalSecondaryIndexes=[
+        {
+            "IndexName": name,
+            "KeySchema": [{"AttributeName": pk, "KeyType": "HASH"}, {"AttributeName": sk, "KeyType": "RANGE"}],
+            "Projection": {"ProjectionType": "ALL"},
+        }
+        for name, pk, sk in [("by_customer", "gsi1pk", "gsi1sk"), ("by_day", "gsi2pk", "gsi2sk")]
+    ],
+)
+queue = boto3.client("sqs", endpoint_url=endpoint).create_queue(QueueName=f"smoke-{suffix}")["QueueUrl"]
+bucket = f"smoke-{suffix}"
+boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=bucket)
+
+port = free_port()
+log = pathlib.Path(os.environ.get("TMPDIR", "/tmp")) / f"cargo-lambda-watch-{suffix}.log"
+env = dict(
+    os.environ,
+    TABLE_NAME=table,
+    TRIAGE_QUEUE_URL=queue,
+    REPORT_BUCKET=bucket,
+    ZENDESK_WEBHOOK_SECRET="dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ==",
+    # The event file's signature timestamp is fixed: accept any age locally.
+    WEBHOOK_TOLERANCE_SECS="1000000000",
+    PATH=f"{VENV}:{os.environ['PATH']}",
+)
+watcher = subprocess.Popen(
+    [str(VENV / "cargo-lambda"), "lambda", "watch", "-A", "127.0.0.1", "-P", str(port)],
+    cwd=ROOT,
+    env=env,
+    stdout=log.open("w"),
+    stderr=subprocess.STDOUT,
+    start_new_session=True,
+)
+
+
+def invoke(function, data_file, attempts=90):
+    for _ in range(attempts):
+        result = subprocess.run(
+            [str(VENV / "cargo-lambda"), "lambda", "invoke", function, "--data-file", data_file,
+             "-A", "127.0.0.1", "-P", str(port), "-o", "json"],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+        )
+        if result.returncode == 0:
+            return json.loads(result.stdout)
+        if watcher.poll() is not None:
+            fail("cargo lambda watch stopped", log)
+        time.sleep(2)
+    fail(f"invoking {function} kept failing: {result.stderr.strip()}", log)
+
+
+try:
+    started = time.time()
+    intake = invoke("webhook-intake", "events/webhook-trigger.json")
+    if intake.get("statusCode") != 202:
+        fail(f"webhook-intake answered {intake}", log)
+    report = invoke("report-builder", "events/report-manual.json")
+    if "link" not in report or report.get("window_days") != 1:
+        fail(f"report-builder answered {report}", log)
+    print(f"lambda smoke test: webhook-intake 202, report-builder published {report['report']} "
+          f"({time.time() - started:.0f} s including the build)")
+finally:
+    os.killpg(watcher.pid, signal.SIGTERM)
+    try:
+        watcher.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(watcher.pid, signal.SIGKILL)
