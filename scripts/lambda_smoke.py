@@ -81,6 +81,21 @@ watcher = subprocess.Popen(
     stderr=subprocess.STDOUT,
     start_new_session=True,
 )
+
+
+def wait_for_watcher():
+    """The function binary exits if the runtime API is not up yet: wait for the port."""
+    for _ in range(600):
+        if watcher.poll() is not None:
+            fail("cargo lambda watch stopped", log)
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    fail("cargo lambda watch did not open its port within 60 s", log)
+
+
 function_env = dict(
     env,
     AWS_LAMBDA_FUNCTION_VERSION="1",
@@ -116,6 +131,7 @@ def invoke(binary, data_file):
 
 
 try:
+    wait_for_watcher()
     started = time.time()
     intake = invoke("webhook-intake", "events/webhook-trigger.json")
     if intake.get("statusCode") != 202:

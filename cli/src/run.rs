@@ -6,6 +6,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use triage_shared::accounts::AccountDirectory;
+use triage_shared::adapters::http::anthropic::{AnthropicClassifier, AnthropicConfig};
+use triage_shared::adapters::http::sendgrid::SendGridNotifier;
+use triage_shared::adapters::http::slack::SlackNotifier;
+use triage_shared::adapters::http::zendesk::{HttpZendesk, ZendeskConfig};
 use triage_shared::adapters::local::{
     JsonArrayWriter, LocalAlertSink, MboxNotifier, MemoryTicketStore, RecordingZendesk,
 };
@@ -13,10 +17,12 @@ use triage_shared::domain::Priority;
 use triage_shared::engine::Engine;
 use triage_shared::eval::EvaluationReport;
 use triage_shared::input::{InputIssue, InputRow, Item, Severity, TicketReader};
+use triage_shared::llm::{self, LlmAdvisor, LlmMode};
 use triage_shared::pipeline::{Pipeline, PipelineSettings, Processed};
 use triage_shared::policy::Policy;
+use triage_shared::ports::Notifier;
 use triage_shared::report::{Caps, Report, ReportBuilder, html};
-use triage_shared::settings::{pipeline_settings, process_env};
+use triage_shared::settings::{EmailProvider, Env, alert_channels, pipeline_settings, process_env};
 
 use crate::{EngineArgs, EvalArgs, RunArgs};
 
@@ -156,17 +162,35 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let files = OutputFiles::new(&args.out);
 
+    let env = process_env();
+    let live = Integrations::from_env(&env, args.demo_mode)?;
     let results = JsonArrayWriter::create(&files.results)?;
-    let zendesk = RecordingZendesk::new(JsonArrayWriter::create(&files.zendesk)?);
-    let from = process_env()
+    let zendesk_log = JsonArrayWriter::create(&files.zendesk)?;
+    let zendesk = match live.zendesk {
+        Some(z) => RecordingZendesk::forwarding(zendesk_log, Box::new(z)),
+        None => RecordingZendesk::new(zendesk_log),
+    };
+    let from = env
         .get("ALERT_FROM_EMAIL")
         .unwrap_or_else(|| "triage-alerts@example.com".to_string());
     let mailbox = std::sync::Arc::new(MboxNotifier::create(&files.emails, from)?);
+    let mut notifiers = live.notifiers;
+    let mut channels = live.channels;
+    if !live.email {
+        // No mail provider (or demo mode): the e-mails go to the mailbox file.
+        notifiers.push(Box::new(mailbox.clone()));
+        channels.push("mailbox file");
+    }
     let alerts = LocalAlertSink::new(
         JsonArrayWriter::create(&files.guardian)?,
         JsonArrayWriter::create(&files.opportunity)?,
-        vec![Box::new(mailbox.clone())],
+        notifiers,
     );
+    let advisor = live.classifier.as_ref().map(|c| LlmAdvisor {
+        classifier: c,
+        mode: live.mode,
+        system: llm::system_prompt(&loaded.engine),
+    });
     let store = MemoryTicketStore::for_run();
     let pipeline = Pipeline {
         engine: &loaded.engine,
@@ -175,6 +199,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         alerts: &alerts,
         accounts: &loaded.accounts,
         settings: &settings,
+        llm: advisor.as_ref(),
     };
     let mut builder = ReportBuilder::new(&loaded.engine.policy, Caps::default());
     let issues = drive(&args.input, reader, &pipeline, |row, processed, elapsed| {
@@ -184,6 +209,9 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             Some(&row.labels),
             Some(elapsed),
         );
+        if let Some(usage) = &processed.llm {
+            builder.add_llm(usage);
+        }
         results.push(processed.decision)?;
         Ok(())
     })
@@ -208,8 +236,12 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         print_summary(
             &report,
             &files,
-            calls,
-            failed_sends,
+            Sent {
+                calls,
+                zendesk_live: zendesk.is_live(),
+                channels: &channels.join(" + "),
+                failed_sends,
+            },
             args.demo_mode,
             started.elapsed(),
         );
@@ -217,14 +249,83 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The live integrations the environment configures; none in demo mode.
+struct Integrations {
+    zendesk: Option<HttpZendesk>,
+    notifiers: Vec<Box<dyn Notifier>>,
+    channels: Vec<&'static str>,
+    /// An e-mail provider is among the notifiers.
+    email: bool,
+    classifier: Option<AnthropicClassifier>,
+    mode: LlmMode,
+}
+
+impl Integrations {
+    fn from_env<F: Fn(&str) -> Option<String>>(env: &Env<F>, demo: bool) -> anyhow::Result<Self> {
+        let mode = LlmMode::from_env(env)?;
+        let classifier = match mode {
+            LlmMode::Off => None,
+            _ => AnthropicConfig::from_env(env)?.map(AnthropicClassifier::new),
+        };
+        let mut live = Self {
+            zendesk: None,
+            notifiers: Vec::new(),
+            channels: Vec::new(),
+            email: false,
+            classifier,
+            mode,
+        };
+        if demo {
+            return Ok(live);
+        }
+        live.zendesk = ZendeskConfig::from_env(env)?.map(|mut c| {
+            // On one machine a 429 is waited out (Lambda hands the message back instead).
+            c.wait_on_throttle = Some(Duration::from_secs(120));
+            HttpZendesk::new(c)
+        });
+        let channels = alert_channels(env)?;
+        match channels.email {
+            Some(EmailProvider::SendGrid(c)) => {
+                live.notifiers.push(Box::new(SendGridNotifier::new(c)));
+                live.channels.push("SendGrid");
+                live.email = true;
+            }
+            Some(EmailProvider::Ses { .. }) => {
+                bail!(
+                    "EMAIL_PROVIDER=ses sends through Amazon SES from the AWS deployment; use SENDGRID_API_KEY here"
+                )
+            }
+            None => {}
+        }
+        if let Some(url) = channels.slack_webhook_url {
+            live.notifiers.push(Box::new(SlackNotifier::new(url)));
+            live.channels.push("Slack");
+        }
+        Ok(live)
+    }
+}
+
+/// What went out during the run.
+struct Sent<'a> {
+    calls: usize,
+    zendesk_live: bool,
+    channels: &'a str,
+    failed_sends: u32,
+}
+
 fn print_summary(
     report: &Report,
     files: &OutputFiles,
-    calls: usize,
-    failed_sends: u32,
+    sent: Sent<'_>,
     demo: bool,
     elapsed: Duration,
 ) {
+    let Sent {
+        calls,
+        zendesk_live,
+        channels,
+        failed_sends,
+    } = sent;
     let m = &report.metrics;
     let n = m.tickets.max(1) as f64;
     let share = |c: u64| c as f64 * 100.0 / n;
@@ -276,18 +377,35 @@ fn print_summary(
         m.auto_send_candidates
     );
     println!(
-        "  Zendesk      {calls} calls recorded → {}",
+        "  Zendesk      {calls} calls {} → {}",
+        if zendesk_live { "sent" } else { "recorded" },
         files.zendesk.display()
     );
     println!(
-        "  Alerts       e-mails → {}{}",
-        files.emails.join("alerts.mbox").display(),
+        "  Alerts       via {channels}{}{}",
+        if channels.contains("mailbox") {
+            format!(" → {}", files.emails.join("alerts.mbox").display())
+        } else {
+            String::new()
+        },
         if failed_sends > 0 {
             format!(" ({failed_sends} sends failed)")
         } else {
             String::new()
         }
     );
+    if let Some(l) = &m.llm {
+        println!(
+            "  Model        asked for {} tickets ({:.0}%), {} answers used, {} fell back; {} tokens in, {} out, ${:.4}",
+            l.consulted,
+            l.consulted_share * 100.0,
+            l.used,
+            l.fallbacks,
+            l.input_tokens + l.cache_read_input_tokens + l.cache_creation_input_tokens,
+            l.output_tokens,
+            l.cost_usd
+        );
+    }
     if let Some(a) = &m.agreement {
         println!(
             "  Agreement    priority exact {:.0}%, within one {:.0}% ({} labelled)",
@@ -328,6 +446,7 @@ pub async fn eval(args: EvalArgs) -> anyhow::Result<()> {
         alerts: &alerts,
         accounts: &loaded.accounts,
         settings: &settings,
+        llm: None,
     };
     let mut builder = ReportBuilder::new(&loaded.engine.policy, Caps::default());
     let issues = drive(&args.input, reader, &pipeline, |row, processed, _| {

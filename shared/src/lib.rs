@@ -10,6 +10,7 @@ pub mod engine;
 pub mod eval;
 pub mod fanout;
 pub mod input;
+pub mod llm;
 pub mod messages;
 pub mod pipeline;
 pub mod policy;

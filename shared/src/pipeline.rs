@@ -7,6 +7,7 @@ use crate::accounts::AccountDirectory;
 use crate::alerts::{Alert, AlertRouting, alerts_for};
 use crate::domain::{Decision, Ticket};
 use crate::engine::Engine;
+use crate::llm::{LlmAdvisor, LlmUsage};
 use crate::ports::{AlertSink, PortError, TicketStore, ZendeskPort};
 use crate::zendesk::{self, CustomFieldIds};
 
@@ -47,6 +48,8 @@ pub struct Processed {
     pub replayed: bool,
     /// Everything had been done by an earlier delivery; nothing was repeated.
     pub already_done: bool,
+    /// The language model's cost for this ticket, when it was consulted now.
+    pub llm: Option<LlmUsage>,
 }
 
 pub struct Pipeline<'a> {
@@ -56,11 +59,14 @@ pub struct Pipeline<'a> {
     pub alerts: &'a dyn AlertSink,
     pub accounts: &'a AccountDirectory,
     pub settings: &'a PipelineSettings,
+    /// The optional language model (hybrid or always); `None` for the engine alone.
+    pub llm: Option<&'a LlmAdvisor<'a>>,
 }
 
 impl Pipeline<'_> {
     pub async fn triage(&self, ticket: &Ticket) -> Result<Processed, PipelineError> {
         let store = |e| PipelineError::Store(e);
+        let mut llm = None;
         let (decision, replayed) = match self.store.decision(&ticket.id).await.map_err(store)? {
             Some(stored) if stored.completed => {
                 return Ok(Processed {
@@ -69,16 +75,27 @@ impl Pipeline<'_> {
                     zendesk_calls: 0,
                     replayed: true,
                     already_done: true,
+                    llm: None,
                 });
             }
             Some(stored) => (stored.decision, true),
             None => {
                 let history = self.store.history(ticket).await.map_err(store)?;
                 let load = self.store.agent_load().await.map_err(store)?;
-                let decision = self.engine.decide(ticket, &history, &load);
+                let assessment = self.engine.assess(ticket, &history, &load);
+                let decision = match self.llm {
+                    Some(advisor) if advisor.wants(assessment.confidence, self.engine) => {
+                        let (decision, usage) = advisor
+                            .consult(ticket, assessment.decision, self.engine)
+                            .await;
+                        llm = Some(usage);
+                        decision
+                    }
+                    _ => assessment.decision,
+                };
                 if self
                     .store
-                    .save_decision(ticket, &decision)
+                    .save_decision(ticket, &decision, llm.as_ref())
                     .await
                     .map_err(store)?
                 {
@@ -93,6 +110,7 @@ impl Pipeline<'_> {
                                 zendesk_calls: 0,
                                 replayed: true,
                                 already_done: true,
+                                llm: None,
                             });
                         }
                         Some(stored) => (stored.decision, true),
@@ -129,6 +147,7 @@ impl Pipeline<'_> {
             zendesk_calls: calls.len(),
             replayed,
             already_done: false,
+            llm,
         })
     }
 }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::alerts::Alert;
 use crate::domain::{AccountContext, Decision, Ticket, TicketId};
 use crate::engine::agents::AgentLoad;
+use crate::llm::LlmUsage;
 use crate::messages::TriageMessage;
 use crate::zendesk::ZendeskCall;
 
@@ -77,6 +78,14 @@ pub struct StoredTicket {
     pub needs_fetch: bool,
 }
 
+/// A stored decision with its ticket, for reports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decided {
+    pub ticket: Ticket,
+    pub decision: Decision,
+    pub llm: Option<LlmUsage>,
+}
+
 /// Ticket state: received tickets, decisions (written once), customer history and
 /// agent load.
 #[async_trait]
@@ -96,15 +105,21 @@ pub trait TicketStore: Send + Sync {
     /// Replaces a stored ticket with its complete version (fetched from Zendesk).
     async fn update_ticket(&self, ticket: &Ticket) -> Result<(), PortError>;
     /// Tickets decided at or after `since` (epoch seconds), with their decisions.
-    async fn decisions_since(&self, since: i64) -> Result<Vec<(Ticket, Decision)>, PortError>;
+    async fn decisions_since(&self, since: i64) -> Result<Vec<Decided>, PortError>;
     /// The decision already stored for this ticket, if any.
     async fn decision(&self, id: &TicketId) -> Result<Option<StoredDecision>, PortError>;
     /// The customer's earlier tickets, for Guardian.
     async fn history(&self, ticket: &Ticket) -> Result<AccountContext, PortError>;
     /// Tickets assigned to each agent in the current period.
     async fn agent_load(&self) -> Result<AgentLoad, PortError>;
-    /// Stores the decision unless one exists. Returns `false` when one existed.
-    async fn save_decision(&self, ticket: &Ticket, decision: &Decision) -> Result<bool, PortError>;
+    /// Stores the decision (and what a language model cost for it) unless one exists.
+    /// Returns `false` when one existed.
+    async fn save_decision(
+        &self,
+        ticket: &Ticket,
+        decision: &Decision,
+        llm: Option<&LlmUsage>,
+    ) -> Result<bool, PortError>;
     /// Marks the ticket's side effects as done.
     async fn mark_completed(&self, id: &TicketId) -> Result<(), PortError>;
 }

@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 
+use crate::adapters::http::sendgrid::SendGridConfig;
 use crate::alerts::AlertRouting;
 use crate::pipeline::PipelineSettings;
 use crate::zendesk::CustomFieldIds;
@@ -110,6 +111,54 @@ pub fn pipeline_settings<F: Fn(&str) -> Option<String>>(
     })
 }
 
+/// Which e-mail provider sends alerts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EmailProvider {
+    SendGrid(SendGridConfig),
+    /// Amazon SES v2 (AWS deployments), from this address.
+    Ses {
+        from: String,
+    },
+}
+
+/// The alert channels configured in the environment: `EMAIL_PROVIDER` (`sendgrid`,
+/// the default when `SENDGRID_API_KEY` is set, or `ses`), `SENDGRID_API_KEY`,
+/// `SENDGRID_BASE_URL`, `ALERT_FROM_EMAIL`, and `SLACK_WEBHOOK_URL`. With none of
+/// them, alerts are written (locally to `emails/alerts.mbox`, in AWS to the bucket).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AlertChannels {
+    pub email: Option<EmailProvider>,
+    pub slack_webhook_url: Option<String>,
+}
+
+pub fn alert_channels<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+) -> Result<AlertChannels, SettingsError> {
+    let from = env
+        .get("ALERT_FROM_EMAIL")
+        .unwrap_or_else(|| "triage-alerts@example.com".into());
+    let email = match env
+        .get("EMAIL_PROVIDER")
+        .map(|p| p.to_ascii_lowercase())
+        .as_deref()
+    {
+        Some("ses") => Some(EmailProvider::Ses { from }),
+        Some("sendgrid") | None => env.get("SENDGRID_API_KEY").map(|key| {
+            EmailProvider::SendGrid(SendGridConfig::new(key, from, env.get("SENDGRID_BASE_URL")))
+        }),
+        Some(other) => {
+            return Err(SettingsError::Invalid {
+                name: "EMAIL_PROVIDER",
+                problem: format!("{other:?} is not sendgrid or ses"),
+            });
+        }
+    };
+    Ok(AlertChannels {
+        email,
+        slack_webhook_url: env.get("SLACK_WEBHOOK_URL"),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,6 +189,35 @@ mod tests {
             Some("https://acme.zendesk.com")
         );
         assert_eq!(s.routing.guardian_email, "kam@acme.test");
+    }
+
+    #[test]
+    fn alert_channels_follow_the_environment() {
+        assert_eq!(alert_channels(&env(&[])).unwrap(), AlertChannels::default());
+        let c = alert_channels(&env(&[
+            ("SENDGRID_API_KEY", "SG.x"),
+            ("SLACK_WEBHOOK_URL", "http://127.0.0.1:9/hook"),
+        ]))
+        .unwrap();
+        assert!(
+            matches!(c.email, Some(EmailProvider::SendGrid(ref s)) if s.api_key == "SG.x" && s.base_url == "https://api.sendgrid.com")
+        );
+        assert_eq!(
+            c.slack_webhook_url.as_deref(),
+            Some("http://127.0.0.1:9/hook")
+        );
+        let c = alert_channels(&env(&[
+            ("EMAIL_PROVIDER", "ses"),
+            ("ALERT_FROM_EMAIL", "a@b.test"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            c.email,
+            Some(EmailProvider::Ses {
+                from: "a@b.test".into()
+            })
+        );
+        assert!(alert_channels(&env(&[("EMAIL_PROVIDER", "pigeon")])).is_err());
     }
 
     #[test]

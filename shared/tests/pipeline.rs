@@ -55,6 +55,7 @@ impl Harness {
             alerts: &self.alerts,
             accounts: &self.accounts,
             settings: &self.settings,
+            llm: None,
         }
     }
 }
@@ -85,7 +86,7 @@ async fn an_interrupted_delivery_is_finished_with_the_stored_decision() {
     let stored = h
         .engine
         .decide(&t, &Default::default(), &Default::default());
-    assert!(h.store.save_decision(&t, &stored).await.unwrap());
+    assert!(h.store.save_decision(&t, &stored, None).await.unwrap());
     let resumed = h.pipeline().triage(&t).await.unwrap();
     assert!(resumed.replayed && !resumed.already_done);
     assert_eq!(resumed.decision, stored);

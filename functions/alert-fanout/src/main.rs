@@ -2,22 +2,38 @@
 
 use alert_fanout::{Config, Deps, handle};
 use lambda_runtime::{Error, run, service_fn};
-use triage_shared::adapters::aws::{AwsClients, DynamoAlertLedger, S3Bucket, SqsQueue};
+use triage_shared::adapters::aws::{
+    AwsClients, DynamoAlertLedger, S3Bucket, SesNotifier, SqsQueue,
+};
+use triage_shared::adapters::http::sendgrid::SendGridNotifier;
+use triage_shared::adapters::http::slack::SlackNotifier;
 use triage_shared::ports::Notifier;
+use triage_shared::settings::{EmailProvider, alert_channels, process_env};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = Config::from_env()?;
+    let channels = alert_channels(&process_env())?;
     let aws = AwsClients::load().await;
     let ledger = DynamoAlertLedger::new(aws.dynamodb.clone(), &config.table, config.retention_days);
     let source = SqsQueue::new(aws.sqs.clone(), &config.alerts_queue_url);
-    // Without a mail or chat provider, rendered e-mails go to the bucket under emails/.
-    let notifiers: Vec<Box<dyn Notifier>> = vec![Box::new(S3Bucket::new(
-        aws.s3.clone(),
-        &config.bucket,
-        &config.alert_from,
-    ))];
+    let mut notifiers: Vec<Box<dyn Notifier>> = Vec::new();
+    match channels.email {
+        Some(EmailProvider::SendGrid(c)) => notifiers.push(Box::new(SendGridNotifier::new(c))),
+        Some(EmailProvider::Ses { from }) => {
+            notifiers.push(Box::new(SesNotifier::new(aws.ses.clone(), from)))
+        }
+        // Without a mail provider, rendered e-mails go to the bucket under emails/.
+        None => notifiers.push(Box::new(S3Bucket::new(
+            aws.s3.clone(),
+            &config.bucket,
+            &config.alert_from,
+        ))),
+    }
+    if let Some(url) = channels.slack_webhook_url {
+        notifiers.push(Box::new(SlackNotifier::new(url)));
+    }
     let deps = Deps {
         ledger: &ledger,
         notifiers: &notifiers,

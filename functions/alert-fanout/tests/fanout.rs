@@ -8,7 +8,7 @@ use alert_fanout::{Deps, handle};
 use async_trait::async_trait;
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{Context, LambdaEvent};
-use triage_shared::adapters::aws::{DynamoAlertLedger, S3Bucket, SqsQueue};
+use triage_shared::adapters::aws::{DynamoAlertLedger, S3Bucket, SesNotifier, SqsQueue};
 use triage_shared::alerts::{Alert, AlertKind, alert_id};
 use triage_shared::domain::{Priority, RiskLevel, Team};
 use triage_shared::messages::AlertMessage;
@@ -224,5 +224,63 @@ fn a_missing_setting_is_named() {
     assert_eq!(
         alert_fanout::Config::read(&env).unwrap_err().to_string(),
         "environment variable TABLE_NAME is required but not set"
+    );
+}
+
+#[tokio::test]
+async fn ses_sends_from_a_verified_identity_and_refuses_an_unverified_one() {
+    let f = Fixture::new().await;
+    let from = format!("alerts-{}@acme.test", std::process::id());
+    let unverified = SesNotifier::new(f.stack.aws.ses.clone(), "nobody@unverified.test");
+    let err = unverified.send(&alert("#6101")).await.unwrap_err();
+    assert!(
+        matches!(err, PortError::Rejected { ref message, .. } if message.contains("MessageRejected")),
+        "{err:?}"
+    );
+
+    f.stack
+        .aws
+        .ses
+        .create_email_identity()
+        .email_identity(&from)
+        .send()
+        .await
+        .unwrap();
+    let ses = SesNotifier::new(f.stack.aws.ses.clone(), &from);
+    let d = ses.send(&alert("#6102")).await.unwrap();
+    assert_eq!(d.channel, "ses");
+    assert!(d.reference.is_some());
+
+    // What the emulator recorded as sent.
+    let data: serde_json::Value = reqwest::get(format!(
+        "{}/moto-api/data.json",
+        std::env::var("AWS_ENDPOINT_URL").unwrap()
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let sent = data["ses"]["Message"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["source"] == from.as_str())
+        .expect("the message is recorded");
+    assert_eq!(
+        sent["destinations"]["ToAddresses"],
+        serde_json::json!(["kam@example.com"])
+    );
+    assert!(
+        sent["subject"]
+            .as_str()
+            .unwrap()
+            .starts_with("[Guardian] Acme Commerce at risk (88/100)")
+    );
+    assert!(
+        sent["body"]
+            .as_str()
+            .unwrap()
+            .contains("Call the account owner within 24 hours.")
     );
 }

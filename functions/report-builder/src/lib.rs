@@ -62,8 +62,11 @@ pub async fn handle(deps: &Deps<'_>, event: LambdaEvent<Value>) -> Result<Value,
     let since = now.unix_timestamp() - i64::from(window) * 86_400;
     let decisions = deps.store.decisions_since(since).await?;
     let mut builder = ReportBuilder::new(deps.policy, Caps::default());
-    for (ticket, decision) in &decisions {
-        builder.add(ticket, decision, None, None);
+    for d in &decisions {
+        builder.add(&d.ticket, &d.decision, None, None);
+        if let Some(usage) = &d.llm {
+            builder.add_llm(usage);
+        }
     }
     let stamp = now
         .format(&time::format_description::well_known::Rfc3339)

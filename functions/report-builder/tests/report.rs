@@ -55,7 +55,7 @@ async fn publishes_the_dashboard_and_a_link_that_downloads_it() {
             .await
             .unwrap();
         let d = engine.decide(t, &Default::default(), &Default::default());
-        assert!(store.save_decision(t, &d).await.unwrap());
+        assert!(store.save_decision(t, &d, None).await.unwrap());
     }
     let sink = S3Bucket::new(stack.aws.s3.clone(), &stack.bucket, "");
     let deps = Deps {

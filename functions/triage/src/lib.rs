@@ -15,6 +15,7 @@ use lambda_runtime::{Error, LambdaEvent};
 use triage_shared::accounts::AccountDirectory;
 use triage_shared::adapters::aws::SqsQueue;
 use triage_shared::engine::Engine;
+use triage_shared::llm::LlmAdvisor;
 use triage_shared::messages::TriageMessage;
 use triage_shared::pipeline::{Pipeline, PipelineError, PipelineSettings};
 use triage_shared::ports::{AlertSink, PortError, TicketStore, ZendeskPort};
@@ -62,6 +63,8 @@ pub struct Deps<'a> {
     pub alerts: &'a dyn AlertSink,
     /// The queue the records came from (to hand a throttled message back later).
     pub source: &'a SqsQueue,
+    /// The optional language model.
+    pub llm: Option<&'a LlmAdvisor<'a>>,
 }
 
 /// Why a record was not processed.
@@ -128,6 +131,7 @@ pub async fn process(deps: &Deps<'_>, record: &SqsMessage) -> Result<(), Failure
         alerts: deps.alerts,
         accounts: deps.accounts,
         settings: deps.settings,
+        llm: deps.llm,
     };
     match pipeline.triage(&ticket).await {
         Ok(p) => {

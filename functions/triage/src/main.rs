@@ -6,12 +6,18 @@ use triage_shared::accounts::AccountDirectory;
 use triage_shared::adapters::aws::{
     AwsClients, DynamoAlertLedger, DynamoTicketStore, S3Bucket, S3ZendeskRecorder, SqsQueue,
 };
+use triage_shared::adapters::http::anthropic::{AnthropicClassifier, AnthropicConfig};
+use triage_shared::adapters::http::zendesk::{HttpZendesk, ZendeskConfig};
 use triage_shared::engine::Engine;
 use triage_shared::fanout::QueuedAlertSink;
+use triage_shared::llm::{self, LlmAdvisor, LlmMode};
+use triage_shared::ports::ZendeskPort;
+use triage_shared::settings::process_env;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
+    let env = process_env();
     let config = Config::from_env()?;
     let engine = Engine::embedded()?;
     let accounts = AccountDirectory::embedded()?;
@@ -26,11 +32,27 @@ async fn main() -> Result<(), Error> {
     let ledger = DynamoAlertLedger::new(aws.dynamodb.clone(), &config.table, config.retention_days);
     let alerts_queue = SqsQueue::new(aws.sqs.clone(), &config.alerts_queue_url);
     let source = SqsQueue::new(aws.sqs.clone(), &config.triage_queue_url);
-    let zendesk = S3ZendeskRecorder(S3Bucket::new(
-        aws.s3.clone(),
-        &config.bucket,
-        &config.alert_from,
-    ));
+    // With Zendesk credentials the decision is applied; without, the calls are stored
+    // in the bucket (zendesk-calls/) as they would have been sent. A 429 is handed
+    // back to SQS (no waiting inside Lambda).
+    let zendesk: Box<dyn ZendeskPort> = match ZendeskConfig::from_env(&env)? {
+        Some(c) => Box::new(HttpZendesk::new(c)),
+        None => Box::new(S3ZendeskRecorder(S3Bucket::new(
+            aws.s3.clone(),
+            &config.bucket,
+            &config.alert_from,
+        ))),
+    };
+    let mode = LlmMode::from_env(&env)?;
+    let classifier = match mode {
+        LlmMode::Off => None,
+        _ => AnthropicConfig::from_env(&env)?.map(AnthropicClassifier::new),
+    };
+    let advisor = classifier.as_ref().map(|c| LlmAdvisor {
+        classifier: c,
+        mode,
+        system: llm::system_prompt(&engine),
+    });
     let alerts = QueuedAlertSink {
         ledger: &ledger,
         queue: &alerts_queue,
@@ -40,9 +62,10 @@ async fn main() -> Result<(), Error> {
         accounts: &accounts,
         settings: &config.pipeline,
         store: &store,
-        zendesk: &zendesk,
+        zendesk: zendesk.as_ref(),
         alerts: &alerts,
         source: &source,
+        llm: advisor.as_ref(),
     };
     run(service_fn(|event| handle(&deps, event))).await
 }

@@ -107,6 +107,7 @@ impl Fixture {
             zendesk,
             alerts: &alerts,
             source: &self.source,
+            llm: None,
         };
         let response = handle(&deps, LambdaEvent::new(event, Context::default()))
             .await

@@ -23,6 +23,8 @@ use time::OffsetDateTime;
 use crate::alerts::{Alert, Email, render_email};
 use crate::domain::{AccountContext, Decision, SentimentLabel, Ticket, TicketId};
 use crate::engine::agents::AgentLoad;
+use crate::llm::LlmUsage;
+use crate::ports::Decided;
 use crate::ports::{
     AlertLedger, Claim, Delivery, Notifier, PortError, Queue, Receipt, ReportSink, StoredDecision,
     StoredTicket, TicketStore, ZendeskPort,
@@ -49,6 +51,7 @@ pub struct AwsClients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub s3: aws_sdk_s3::Client,
+    pub ses: aws_sdk_sesv2::Client,
 }
 
 impl AwsClients {
@@ -62,6 +65,7 @@ impl AwsClients {
             dynamodb: aws_sdk_dynamodb::Client::new(&config),
             sqs: aws_sdk_sqs::Client::new(&config),
             s3: aws_sdk_s3::Client::from_conf(s3),
+            ses: aws_sdk_sesv2::Client::new(&config),
         }
     }
 }
@@ -485,7 +489,12 @@ impl TicketStore for DynamoTicketStore {
         Ok(load)
     }
 
-    async fn save_decision(&self, ticket: &Ticket, decision: &Decision) -> Result<bool, PortError> {
+    async fn save_decision(
+        &self,
+        ticket: &Ticket,
+        decision: &Decision,
+        llm: Option<&LlmUsage>,
+    ) -> Result<bool, PortError> {
         let at = now();
         let negative = matches!(
             decision.sentiment.label,
@@ -504,7 +513,7 @@ impl TicketStore for DynamoTicketStore {
                  gsi2pk = :day, gsi2sk = :dsk, decided_at = :at, \
                  ticket = if_not_exists(ticket, :t), received_at = if_not_exists(received_at, :at), \
                  gsi1pk = if_not_exists(gsi1pk, :c), gsi1sk = if_not_exists(gsi1sk, :csk), \
-                 expires_at = if_not_exists(expires_at, :exp)",
+                 expires_at = if_not_exists(expires_at, :exp), llm = :llm",
             )
             .condition_expression("attribute_not_exists(decision)")
             .expression_attribute_names("#status", "status")
@@ -520,6 +529,10 @@ impl TicketStore for DynamoTicketStore {
             .expression_attribute_values(":c", s(format!("CUSTOMER#{}", ticket.customer_key())))
             .expression_attribute_values(":csk", s(format!("{at:010}#{}", ticket.id)))
             .expression_attribute_values(":exp", self.expires(at))
+            .expression_attribute_values(":llm", match llm {
+                Some(u) => s(json(u)?),
+                None => AttributeValue::Null(true),
+            })
             .send()
             .await;
         match result {
@@ -565,7 +578,7 @@ impl TicketStore for DynamoTicketStore {
         Ok(())
     }
 
-    async fn decisions_since(&self, since: i64) -> Result<Vec<(Ticket, Decision)>, PortError> {
+    async fn decisions_since(&self, since: i64) -> Result<Vec<Decided>, PortError> {
         let mut out = Vec::new();
         let mut day = since - since.rem_euclid(86_400);
         let end = now();
@@ -590,7 +603,13 @@ impl TicketStore for DynamoTicketStore {
                         continue;
                     }
                     if let (Some(t), Some(d)) = (get_s(item, "ticket"), get_s(item, "decision")) {
-                        out.push((from_json(t, "ticket")?, from_json(d, "decision")?));
+                        out.push(Decided {
+                            ticket: from_json(t, "ticket")?,
+                            decision: from_json(d, "decision")?,
+                            llm: get_s(item, "llm")
+                                .map(|u| from_json(u, "model usage"))
+                                .transpose()?,
+                        });
                     }
                 }
                 match page.last_evaluated_key {
@@ -926,6 +945,63 @@ impl ZendeskPort for S3ZendeskRecorder {
         Err(PortError::Rejected {
             service: "zendesk recorder",
             message: format!("ticket {number} cannot be fetched without Zendesk credentials"),
+        })
+    }
+}
+
+/// E-mail through Amazon SES v2 (the alternative to SendGrid for AWS deployments).
+#[derive(Clone, Debug)]
+pub struct SesNotifier {
+    client: aws_sdk_sesv2::Client,
+    from: String,
+}
+
+impl SesNotifier {
+    pub fn new(client: aws_sdk_sesv2::Client, from: impl Into<String>) -> Self {
+        Self {
+            client,
+            from: from.into(),
+        }
+    }
+}
+
+#[async_trait]
+impl Notifier for SesNotifier {
+    async fn send(&self, alert: &Alert) -> Result<Delivery, PortError> {
+        use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+        let email = render_email(alert);
+        let content = |text: String| {
+            Content::builder()
+                .data(text)
+                .charset("UTF-8")
+                .build()
+                .map_err(|e| bad_item(e.to_string()))
+        };
+        let message = Message::builder()
+            .subject(content(email.subject)?)
+            .body(
+                Body::builder()
+                    .text(content(email.text)?)
+                    .html(content(email.html)?)
+                    .build(),
+            )
+            .build();
+        let out = self
+            .client
+            .send_email()
+            .from_email_address(&self.from)
+            .destination(
+                Destination::builder()
+                    .set_to_addresses(Some(alert.recipients.clone()))
+                    .build(),
+            )
+            .content(EmailContent::builder().simple(message).build())
+            .send()
+            .await
+            .map_err(|e| port_error("ses", e))?;
+        Ok(Delivery {
+            channel: "ses".to_string(),
+            reference: out.message_id,
         })
     }
 }

@@ -15,6 +15,8 @@ use serde::Serialize;
 use crate::alerts::{Alert, AlertKind, Email, render_email};
 use crate::domain::{AccountContext, Decision, SentimentLabel, Ticket, TicketId};
 use crate::engine::agents::AgentLoad;
+use crate::llm::LlmUsage;
+use crate::ports::Decided;
 use crate::ports::{
     AlertLedger, AlertSink, Claim, Delivery, Notifier, PortError, Queue, Receipt, StoredDecision,
     StoredTicket, TicketStore, ZendeskPort,
@@ -26,7 +28,7 @@ struct MemoryState {
     tickets: HashMap<TicketId, StoredTicket>,
     /// Invocation id → enqueued.
     invocations: HashMap<String, bool>,
-    decided: Vec<(TicketId, i64)>,
+    decided: Vec<(TicketId, i64, Option<LlmUsage>)>,
     decisions: HashMap<TicketId, StoredDecision>,
     history: HashMap<String, AccountContext>,
     load: AgentLoad,
@@ -119,15 +121,18 @@ impl TicketStore for MemoryTicketStore {
         Ok(())
     }
 
-    async fn decisions_since(&self, since: i64) -> Result<Vec<(Ticket, Decision)>, PortError> {
+    async fn decisions_since(&self, since: i64) -> Result<Vec<Decided>, PortError> {
         let state = self.lock();
         Ok(state
             .decided
             .iter()
-            .filter(|(_, at)| *at >= since)
-            .filter_map(|(id, _)| {
-                let ticket = state.tickets.get(id)?.ticket.clone();
-                Some((ticket, state.decisions.get(id)?.decision.clone()))
+            .filter(|(_, at, _)| *at >= since)
+            .filter_map(|(id, _, llm)| {
+                Some(Decided {
+                    ticket: state.tickets.get(id)?.ticket.clone(),
+                    decision: state.decisions.get(id)?.decision.clone(),
+                    llm: llm.clone(),
+                })
             })
             .collect())
     }
@@ -149,7 +154,12 @@ impl TicketStore for MemoryTicketStore {
         Ok(self.lock().load.clone())
     }
 
-    async fn save_decision(&self, ticket: &Ticket, decision: &Decision) -> Result<bool, PortError> {
+    async fn save_decision(
+        &self,
+        ticket: &Ticket,
+        decision: &Decision,
+        llm: Option<&LlmUsage>,
+    ) -> Result<bool, PortError> {
         let mut state = self.lock();
         if self.keep_decisions {
             if state.decisions.contains_key(&ticket.id) {
@@ -162,7 +172,9 @@ impl TicketStore for MemoryTicketStore {
                     completed: false,
                 },
             );
-            state.decided.push((ticket.id.clone(), now_secs()));
+            state
+                .decided
+                .push((ticket.id.clone(), now_secs(), llm.cloned()));
             if !state.tickets.contains_key(&ticket.id) {
                 state.tickets.insert(
                     ticket.id.clone(),
@@ -396,14 +408,30 @@ fn io_error(service: &'static str) -> impl Fn(std::io::Error) -> PortError {
     }
 }
 
-/// Records Zendesk calls instead of sending them (demo mode, no credentials).
+/// Records every Zendesk call to a log; with a live adapter behind it the calls are
+/// also sent (`zendesk_api_calls.json` then lists what was sent), without one they are
+/// only recorded (demo mode, no credentials).
 pub struct RecordingZendesk {
     log: JsonArrayWriter,
+    live: Option<Box<dyn ZendeskPort>>,
 }
 
 impl RecordingZendesk {
+    /// Records only.
     pub fn new(log: JsonArrayWriter) -> Self {
-        Self { log }
+        Self { log, live: None }
+    }
+
+    /// Records and sends through `live`.
+    pub fn forwarding(log: JsonArrayWriter, live: Box<dyn ZendeskPort>) -> Self {
+        Self {
+            log,
+            live: Some(live),
+        }
+    }
+
+    pub fn is_live(&self) -> bool {
+        self.live.is_some()
     }
 
     pub fn finish(&self) -> std::io::Result<usize> {
@@ -420,14 +448,20 @@ impl ZendeskPort for RecordingZendesk {
                 .push(c.clone())
                 .map_err(io_error("zendesk recorder"))?;
         }
-        Ok(())
+        match &self.live {
+            Some(live) => live.apply(calls).await,
+            None => Ok(()),
+        }
     }
 
     async fn fetch_ticket(&self, number: u64) -> Result<Ticket, PortError> {
-        Err(PortError::Rejected {
-            service: "zendesk recorder",
-            message: format!("ticket {number} cannot be fetched without Zendesk credentials"),
-        })
+        match &self.live {
+            Some(live) => live.fetch_ticket(number).await,
+            None => Err(PortError::Rejected {
+                service: "zendesk recorder",
+                message: format!("ticket {number} cannot be fetched without Zendesk credentials"),
+            }),
+        }
     }
 }
 

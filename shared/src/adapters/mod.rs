@@ -1,6 +1,7 @@
-//! Adapters behind the ports: local ones (memory and files) and, with the `aws`
-//! feature, DynamoDB, SQS and S3.
+//! Adapters behind the ports: local ones (memory and files), HTTP ones (Zendesk,
+//! SendGrid, Slack, Anthropic) and, with the `aws` feature, DynamoDB, SQS, S3 and SES.
 
 #[cfg(feature = "aws")]
 pub mod aws;
+pub mod http;
 pub mod local;

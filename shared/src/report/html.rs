@@ -252,6 +252,18 @@ pub fn render(report: &Report) -> String {
                         }
                         @if report.opportunities_omitted > 0 { p class="muted small" { (report.opportunities_omitted) " more are in opportunity_alerts_log.json." } }
                     }
+                    @if let Some(l) = &m.llm {
+                        section id="llm" {
+                            h2 { "Language model" }
+                            div class="kpis" {
+                                div class="kpi" { div class="l" { "Tickets asked" } div class="v" { (l.consulted) } div class="s" { (format!("{:.0}%", l.consulted_share * 100.0)) " of tickets" } }
+                                div class="kpi" { div class="l" { "Answers used" } div class="v" { (l.used) } div class="s" { (l.fallbacks) " fell back to the built-in decision" } }
+                                div class="kpi" { div class="l" { "Cost" } div class="v" { (format!("${:.4}", l.cost_usd)) } div class="s" { (format!("${:.5}", l.cost_per_consulted_ticket_usd)) " per ticket asked" } }
+                                div class="kpi" { div class="l" { "Tokens" } div class="v" { (l.input_tokens + l.cache_read_input_tokens + l.cache_creation_input_tokens) } div class="s" { (l.output_tokens) " out · " (l.cache_read_input_tokens) " from cache" } }
+                                div class="kpi" { div class="l" { "Redacted before sending" } div class="v" { (l.redactions.total()) } div class="s" { (l.redactions.emails) " e-mails · " (l.redactions.phones) " phones · " (l.redactions.cards) " cards · " (l.redactions.ibans) " IBANs · " (l.redactions.secrets) " keys" } }
+                            }
+                        }
+                    }
                     @if let Some(a) = &m.agreement {
                         section id="agreement" {
                             h2 { "Agreement with labels (" (a.labelled) " labelled tickets)" }

@@ -13,6 +13,7 @@ use crate::domain::{
 };
 use crate::eval::{Evaluation, EvaluationReport};
 use crate::input::{InputIssue, Labels, Severity};
+use crate::llm::{LlmUsage, Redactions};
 use crate::policy::Policy;
 use crate::text::truncate_words;
 
@@ -103,6 +104,25 @@ pub struct Processing {
     pub max_us: u64,
 }
 
+/// What the language model did and cost over the run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LlmMetrics {
+    /// Tickets sent to the model.
+    pub consulted: u64,
+    /// Share of all tickets sent to the model.
+    pub consulted_share: f64,
+    /// Answers used; the rest fell back to the built-in decision.
+    pub used: u64,
+    pub fallbacks: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cache_creation_input_tokens: u64,
+    pub cache_read_input_tokens: u64,
+    pub cost_usd: f64,
+    pub cost_per_consulted_ticket_usd: f64,
+    pub redactions: Redactions,
+}
+
 /// `metrics_summary.json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Metrics {
@@ -133,6 +153,8 @@ pub struct Metrics {
     pub processing: Processing,
     /// Agreement with the input's labels, when it has them.
     pub agreement: Option<EvaluationReport>,
+    /// The language model's share and cost, when it was consulted.
+    pub llm: Option<LlmMetrics>,
     pub input_issues: Vec<InputIssue>,
 }
 
@@ -170,6 +192,7 @@ pub struct ReportBuilder {
     elapsed_us: Vec<u32>,
     evaluation: Evaluation,
     labelled: bool,
+    llm: LlmMetrics,
     rows: Vec<TicketRow>,
     guardian: Vec<GuardianItem>,
     opportunities: Vec<OpportunityItem>,
@@ -197,6 +220,7 @@ impl ReportBuilder {
             elapsed_us: Vec::new(),
             evaluation: Evaluation::default(),
             labelled: false,
+            llm: LlmMetrics::default(),
             rows: Vec::new(),
             guardian: Vec::new(),
             opportunities: Vec::new(),
@@ -301,6 +325,28 @@ impl ReportBuilder {
         }
     }
 
+    /// Counts one consultation of the language model.
+    pub fn add_llm(&mut self, usage: &LlmUsage) {
+        let m = &mut self.llm;
+        m.consulted += 1;
+        if usage.used {
+            m.used += 1;
+        } else {
+            m.fallbacks += 1;
+        }
+        m.input_tokens += usage.input_tokens;
+        m.output_tokens += usage.output_tokens;
+        m.cache_creation_input_tokens += usage.cache_creation_input_tokens;
+        m.cache_read_input_tokens += usage.cache_read_input_tokens;
+        m.cost_usd += usage.cost_usd.unwrap_or(0.0);
+        let r = &mut m.redactions;
+        r.emails += usage.redactions.emails;
+        r.phones += usage.redactions.phones;
+        r.cards += usage.redactions.cards;
+        r.ibans += usage.redactions.ibans;
+        r.secrets += usage.redactions.secrets;
+    }
+
     /// Keeps the highest-risk alerts (ties: earlier tickets first).
     fn trim_guardian(&mut self) {
         self.guardian
@@ -389,6 +435,14 @@ impl ReportBuilder {
             auto_send_candidates: self.auto_send,
             processing,
             agreement: self.labelled.then(|| self.evaluation.report()),
+            llm: (self.llm.consulted > 0).then(|| {
+                let mut m = self.llm.clone();
+                m.consulted_share = rate(m.consulted);
+                m.cost_usd = (m.cost_usd * 1e6).round() / 1e6;
+                m.cost_per_consulted_ticket_usd =
+                    (m.cost_usd / m.consulted as f64 * 1e6).round() / 1e6;
+                m
+            }),
             input_issues: issues
                 .iter()
                 .take(self.caps.input_issues)

@@ -71,6 +71,7 @@ async fn a_webhook_becomes_a_decision_an_alert_and_a_report() {
         zendesk: &recorder,
         alerts: &alert_sink,
         source: &triage_queue,
+        llm: None,
     };
     let (event, messages) = sqs_event(&stack, &stack.triage_queue).await;
     assert_eq!(messages.len(), 1);

@@ -1,0 +1,83 @@
+//! HTTP adapters: the Zendesk API, SendGrid, Slack incoming webhooks and the Anthropic
+//! Messages API. Each takes a base URL (scheme and host; the adapter appends the
+//! documented paths) so that tests, staging and EU regions can point it elsewhere, puts
+//! a timeout on every call, and classifies failures into [`PortError`]s: 429 and 5xx
+//! (and timeouts) are retried with jittered backoff, other 4xx are not.
+
+pub mod anthropic;
+pub mod sendgrid;
+pub mod slack;
+pub mod zendesk;
+
+use std::time::Duration;
+
+use crate::ports::PortError;
+
+/// A client with the given per-request timeout.
+pub fn client(timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(5)))
+        .user_agent(concat!("zendesk-triage/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("the TLS backend initialises")
+}
+
+/// Exponential backoff with jitter: about `base * 2^attempt`, between 50 % and 100 %.
+pub fn backoff(attempt: u32, base: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let full = base.saturating_mul(1 << attempt.min(8));
+    let jitter = 0.5 + f64::from(nanos % 1000) / 2000.0;
+    full.mul_f64(jitter)
+}
+
+/// The `Retry-After` header in seconds, if present.
+pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    headers
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(Duration::from_secs_f64)
+}
+
+/// A transport failure (connection, timeout) as a retryable error.
+pub fn transport(service: &'static str, e: reqwest::Error) -> PortError {
+    PortError::Unavailable {
+        service,
+        message: if e.is_timeout() {
+            "timed out".to_string()
+        } else {
+            e.to_string()
+        },
+    }
+}
+
+/// Joins a configured base URL and a documented path.
+pub fn url(base: &str, path: &str) -> String {
+    format!("{}{}", base.trim_end_matches('/'), path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_with_jitter_and_urls_join_cleanly() {
+        let base = Duration::from_millis(100);
+        for attempt in 0..4 {
+            let d = backoff(attempt, base);
+            let full = base * (1 << attempt);
+            assert!(d >= full / 2 && d <= full, "{d:?} for attempt {attempt}");
+        }
+        assert_eq!(
+            url("http://127.0.0.1:8080/", "/api/v2/x"),
+            "http://127.0.0.1:8080/api/v2/x"
+        );
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert("retry-after", "7".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
+    }
+}
