@@ -20,17 +20,11 @@ import subprocess
 import sys
 import time
 
-import boto3
+from emulator import create_stack, free_port
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv" / "bin"
 endpoint = os.environ["AWS_ENDPOINT_URL"]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def fail(message, log=None):
@@ -41,33 +35,13 @@ def fail(message, log=None):
 
 
 suffix = str(int(time.time() * 1000))
-ddb = boto3.client("dynamodb", endpoint_url=endpoint)
-table = f"smoke-{suffix}"
-ddb.create_table(
-    TableName=table,
-    BillingMode="PAY_PER_REQUEST",
-    AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"]],
-    KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-    GlobalSecondaryIndexes=[
-        {
-            "IndexName": name,
-            "KeySchema": [{"AttributeName": pk, "KeyType": "HASH"}, {"AttributeName": sk, "KeyType": "RANGE"}],
-            "Projection": {"ProjectionType": "ALL"},
-        }
-        for name, pk, sk in [("by_customer", "gsi1pk", "gsi1sk"), ("by_day", "gsi2pk", "gsi2sk")]
-    ],
-)
-queue = boto3.client("sqs", endpoint_url=endpoint).create_queue(QueueName=f"smoke-{suffix}")["QueueUrl"]
-bucket = f"smoke-{suffix}"
-boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=bucket)
+stack = create_stack(endpoint, f"smoke-{suffix}")
 
 port = free_port()
 log = pathlib.Path(os.environ.get("TMPDIR", "/tmp")) / f"cargo-lambda-watch-{suffix}.log"
 env = dict(
     os.environ,
-    TABLE_NAME=table,
-    TRIAGE_QUEUE_URL=queue,
-    REPORT_BUCKET=bucket,
+    **stack,
     ZENDESK_WEBHOOK_SECRET="dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ==",
     # The event file's signature timestamp is fixed: accept any age locally.
     WEBHOOK_TOLERANCE_SECS="1000000000",

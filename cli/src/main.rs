@@ -56,7 +56,8 @@ pub struct RunArgs {
     /// Output directory.
     #[arg(long, value_name = "DIR", default_value = "outputs")]
     pub out: PathBuf,
-    /// Send nothing: Zendesk calls and e-mails are only recorded.
+    /// Change nothing: Zendesk calls and alerts are recorded, not sent (Claude, when
+    /// configured, is still asked: it only reads).
     #[arg(long)]
     pub demo_mode: bool,
     /// No summary on standard output.

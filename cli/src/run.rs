@@ -337,7 +337,7 @@ fn print_summary(
         m.input_rejected,
         m.input_warnings,
         if demo {
-            " [demo mode: nothing sent]"
+            " [demo mode: Zendesk calls and alerts recorded, not sent]"
         } else {
             ""
         }

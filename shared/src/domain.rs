@@ -213,6 +213,17 @@ string_enum!(
     }
 );
 
+impl Intent {
+    /// The intents' names joined with `separator` (`"upgrade, add_on"`).
+    pub fn join(intents: &[Intent], separator: &str) -> String {
+        intents
+            .iter()
+            .map(|i| i.as_str())
+            .collect::<Vec<_>>()
+            .join(separator)
+    }
+}
+
 string_enum!(
     /// Who made the decision.
     EngineKind { Rules = "rules", Llm = "llm", LlmFallback = "llm_fallback" }

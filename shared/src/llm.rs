@@ -345,13 +345,7 @@ The rule-based engine read it as {} / {} / sentiment {} / churn risk {} / intent
         engine_decision.team,
         engine_decision.sentiment.label,
         engine_decision.guardian.risk_score,
-        engine_decision
-            .opportunity
-            .intents
-            .iter()
-            .map(|i| i.as_str())
-            .collect::<Vec<_>>()
-            .join(", "),
+        Intent::join(&engine_decision.opportunity.intents, ", "),
     );
     (text, counts)
 }

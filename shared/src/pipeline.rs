@@ -121,7 +121,6 @@ impl Pipeline<'_> {
         };
 
         let calls = zendesk::plan(
-            ticket,
             &decision,
             &self.engine.agents,
             &self.settings.custom_fields,

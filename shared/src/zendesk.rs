@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::domain::{Decision, Ticket};
+use crate::domain::{Decision, Intent};
 use crate::engine::agents::AgentDirectory;
 use crate::policy::Policy;
 
@@ -85,13 +85,7 @@ pub fn internal_note(decision: &Decision, agents: &AgentDirectory) -> String {
     if decision.opportunity.detected {
         note.push_str(&format!(
             "Opportunity: {} ({:.0}%), Sales alerted\n",
-            decision
-                .opportunity
-                .intents
-                .iter()
-                .map(|i| i.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
+            Intent::join(&decision.opportunity.intents, ", "),
             decision.opportunity.confidence * 100.0
         ));
     }
@@ -119,7 +113,6 @@ pub fn internal_note(decision: &Decision, agents: &AgentDirectory) -> String {
 /// The calls that apply `decision` to its Zendesk ticket. Empty when the ticket id is
 /// not a Zendesk ticket number.
 pub fn plan(
-    _ticket: &Ticket,
     decision: &Decision,
     agents: &AgentDirectory,
     fields: &CustomFieldIds,
@@ -142,13 +135,7 @@ pub fn plan(
         custom.push(json!({"id": id, "value": decision.guardian.risk_score}));
     }
     if let Some(id) = fields.opportunity_intent {
-        let value = decision
-            .opportunity
-            .intents
-            .iter()
-            .map(|i| i.as_str())
-            .collect::<Vec<_>>()
-            .join(",");
+        let value = Intent::join(&decision.opportunity.intents, ",");
         custom.push(json!({"id": id, "value": if value.is_empty() { serde_json::Value::Null } else { json!(value) }}));
     }
     if let Some(id) = fields.agent_id {

@@ -120,7 +120,7 @@ fn zendesk_calls_follow_the_documented_shape() {
         opportunity_intent: Some(12),
         agent_id: Some(13),
     };
-    let calls = triage_shared::zendesk::plan(&t, &d, &engine.agents, &fields, &engine.policy);
+    let calls = triage_shared::zendesk::plan(&d, &engine.agents, &fields, &engine.policy);
     assert_eq!(calls.len(), 2);
     assert_eq!(
         (calls[0].method.as_str(), calls[0].path.as_str()),
@@ -162,8 +162,5 @@ fn zendesk_calls_follow_the_documented_shape() {
     let mut other = t.clone();
     other.id = TicketId::parse("D-0001").unwrap();
     let d2 = engine.decide(&other, &Default::default(), &Default::default());
-    assert!(
-        triage_shared::zendesk::plan(&other, &d2, &engine.agents, &fields, &engine.policy)
-            .is_empty()
-    );
+    assert!(triage_shared::zendesk::plan(&d2, &engine.agents, &fields, &engine.policy).is_empty());
 }

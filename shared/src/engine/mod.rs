@@ -21,7 +21,7 @@ use language::LanguageModel;
 use lexicon::{Hit, Matcher};
 use signals::{Family, Signal};
 
-use crate::domain::{AccountContext, Decision, EngineKind, Ticket};
+use crate::domain::{AccountContext, Decision, EngineKind, Intent, Ticket};
 use crate::policy::Policy;
 use crate::text::{Prepared, truncate_words};
 
@@ -345,12 +345,7 @@ impl Engine {
         if opportunity.detected {
             reasons.push(format!(
                 "opportunity {} ({:.2})",
-                opportunity
-                    .intents
-                    .iter()
-                    .map(|i| i.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                Intent::join(&opportunity.intents, ", "),
                 opportunity.confidence
             ));
         }

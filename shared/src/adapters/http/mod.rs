@@ -55,6 +55,64 @@ pub fn transport(service: &'static str, e: reqwest::Error) -> PortError {
     }
 }
 
+/// A failed attempt: worth another one (after the server's requested wait, if it gave
+/// one), or final.
+pub enum Attempt {
+    Retry(PortError, Option<Duration>),
+    Final(PortError),
+}
+
+/// What a non-success status means for a sender: 429 and 5xx are retried, any other
+/// status is final.
+pub fn status_failure(
+    service: &'static str,
+    status: reqwest::StatusCode,
+    after: Option<Duration>,
+    message: String,
+) -> Attempt {
+    match status.as_u16() {
+        429 => Attempt::Retry(
+            PortError::Throttled {
+                service,
+                retry_after: after,
+            },
+            after,
+        ),
+        500..=599 => Attempt::Retry(PortError::Unavailable { service, message }, None),
+        _ => Attempt::Final(PortError::Rejected { service, message }),
+    }
+}
+
+/// Runs `call` up to `attempts` times. Between retryable failures it waits what the
+/// server asked for when that is at most `max_wait`, jittered backoff otherwise.
+pub async fn with_retries<T, F, Fut>(
+    attempts: u32,
+    base: Duration,
+    max_wait: Duration,
+    mut call: F,
+) -> Result<T, PortError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, Attempt>>,
+{
+    let mut attempt = 0;
+    loop {
+        let (failure, wait) = match call().await {
+            Ok(value) => return Ok(value),
+            Err(Attempt::Final(e)) => return Err(e),
+            Err(Attempt::Retry(e, wait)) => (e, wait),
+        };
+        attempt += 1;
+        if attempt >= attempts {
+            return Err(failure);
+        }
+        let delay = wait
+            .filter(|w| *w <= max_wait)
+            .unwrap_or_else(|| backoff(attempt - 1, base));
+        tokio::time::sleep(delay).await;
+    }
+}
+
 /// Joins a configured base URL and a documented path.
 pub fn url(base: &str, path: &str) -> String {
     format!("{}{}", base.trim_end_matches('/'), path)

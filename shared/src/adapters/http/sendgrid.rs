@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
-use super::{backoff, client, retry_after, transport, url};
+use super::{Attempt, client, retry_after, status_failure, transport, url, with_retries};
 use crate::alerts::{Alert, render_email};
 use crate::ports::{Delivery, Notifier, PortError};
 
@@ -83,65 +83,37 @@ fn errors(body: &str) -> String {
 impl Notifier for SendGridNotifier {
     async fn send(&self, alert: &Alert) -> Result<Delivery, PortError> {
         let body = mail_body(&self.config.from, alert);
-        let mut attempt = 0;
-        loop {
-            let sent = self
-                .client
-                .post(url(&self.config.base_url, "/v3/mail/send"))
-                .bearer_auth(&self.config.api_key)
-                .json(&body)
-                .send()
-                .await;
-            let (failure, wait) = match sent {
-                Ok(response) => {
-                    let status = response.status();
-                    let after = retry_after(response.headers());
-                    let id = response
-                        .headers()
-                        .get("x-message-id")
-                        .and_then(|v| v.to_str().ok())
-                        .map(str::to_string);
-                    let text = response.text().await.unwrap_or_default();
-                    if status.is_success() {
-                        return Ok(Delivery {
-                            channel: SERVICE.to_string(),
-                            reference: id,
-                        });
-                    }
-                    let message = format!("{status}: {}", errors(&text));
-                    match status.as_u16() {
-                        429 => (
-                            PortError::Throttled {
-                                service: SERVICE,
-                                retry_after: after,
-                            },
-                            after,
-                        ),
-                        500..=599 => (
-                            PortError::Unavailable {
-                                service: SERVICE,
-                                message,
-                            },
-                            None,
-                        ),
-                        _ => {
-                            return Err(PortError::Rejected {
-                                service: SERVICE,
-                                message,
-                            });
-                        }
-                    }
+        with_retries(
+            self.config.attempts,
+            self.config.backoff_base,
+            Duration::from_secs(30),
+            || async {
+                let response = self
+                    .client
+                    .post(url(&self.config.base_url, "/v3/mail/send"))
+                    .bearer_auth(&self.config.api_key)
+                    .json(&body)
+                    .send()
+                    .await
+                    .map_err(|e| Attempt::Retry(transport(SERVICE, e), None))?;
+                let status = response.status();
+                let after = retry_after(response.headers());
+                let id = response
+                    .headers()
+                    .get("x-message-id")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+                let text = response.text().await.unwrap_or_default();
+                if status.is_success() {
+                    return Ok(Delivery {
+                        channel: SERVICE.to_string(),
+                        reference: id,
+                    });
                 }
-                Err(e) => (transport(SERVICE, e), None),
-            };
-            attempt += 1;
-            if attempt >= self.config.attempts {
-                return Err(failure);
-            }
-            let delay = wait
-                .filter(|w| *w <= Duration::from_secs(30))
-                .unwrap_or_else(|| backoff(attempt - 1, self.config.backoff_base));
-            tokio::time::sleep(delay).await;
-        }
+                let message = format!("{status}: {}", errors(&text));
+                Err(status_failure(SERVICE, status, after, message))
+            },
+        )
+        .await
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{backoff, client, retry_after, transport};
+use super::{Attempt, client, retry_after, status_failure, transport, with_retries};
 use crate::alerts::{Alert, render_slack};
 use crate::ports::{Delivery, Notifier, PortError};
 
@@ -36,60 +36,31 @@ impl SlackNotifier {
 impl Notifier for SlackNotifier {
     async fn send(&self, alert: &Alert) -> Result<Delivery, PortError> {
         let payload = render_slack(alert);
-        let mut attempt = 0;
-        loop {
-            let (failure, wait) = match self
-                .client
-                .post(&self.webhook_url)
-                .json(&payload)
-                .send()
-                .await
-            {
-                Ok(response) => {
-                    let status = response.status();
-                    let after = retry_after(response.headers());
-                    let text = response.text().await.unwrap_or_default();
-                    if status.is_success() {
-                        return Ok(Delivery {
-                            channel: SERVICE.to_string(),
-                            reference: None,
-                        });
-                    }
-                    let message =
-                        format!("{status}: {}", text.chars().take(200).collect::<String>());
-                    match status.as_u16() {
-                        429 => (
-                            PortError::Throttled {
-                                service: SERVICE,
-                                retry_after: after,
-                            },
-                            after,
-                        ),
-                        500..=599 => (
-                            PortError::Unavailable {
-                                service: SERVICE,
-                                message,
-                            },
-                            None,
-                        ),
-                        _ => {
-                            return Err(PortError::Rejected {
-                                service: SERVICE,
-                                message,
-                            });
-                        }
-                    }
+        with_retries(
+            self.attempts,
+            self.backoff_base,
+            Duration::from_secs(10),
+            || async {
+                let response = self
+                    .client
+                    .post(&self.webhook_url)
+                    .json(&payload)
+                    .send()
+                    .await
+                    .map_err(|e| Attempt::Retry(transport(SERVICE, e), None))?;
+                let status = response.status();
+                let after = retry_after(response.headers());
+                let text = response.text().await.unwrap_or_default();
+                if status.is_success() {
+                    return Ok(Delivery {
+                        channel: SERVICE.to_string(),
+                        reference: None,
+                    });
                 }
-                Err(e) => (transport(SERVICE, e), None),
-            };
-            attempt += 1;
-            if attempt >= self.attempts {
-                return Err(failure);
-            }
-            let delay = wait
-                .filter(|w| *w <= Duration::from_secs(10))
-                .unwrap_or_else(|| backoff(attempt - 1, self.backoff_base));
-            tokio::time::sleep(delay).await;
-        }
+                let message = format!("{status}: {}", text.chars().take(200).collect::<String>());
+                Err(status_failure(SERVICE, status, after, message))
+            },
+        )
+        .await
     }
 }
