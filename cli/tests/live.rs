@@ -130,7 +130,7 @@ async fn a_live_run_sends_the_documented_requests_to_each_provider() {
     assert!(stdout.contains("calls sent"), "{stdout}");
     assert!(stdout.contains("via SendGrid + Slack"), "{stdout}");
 
-    // Zendesk: per ticket, the stamp read, the ticket update and the tags.
+    // Zendesk: per ticket, the tags, the stamp read and the ticket update.
     let z = requests(&zendesk).await;
     let recorded = json_of(&out.join("zendesk_api_calls.json"));
     assert_eq!(

@@ -1,10 +1,10 @@
 //! What a decision means in Zendesk: the exact API calls (method, path, body) that apply
 //! it. Building them is pure; sending or recording them is an adapter's job.
 //!
-//! - `PUT /api/v2/tickets/{id}.json`: priority, group, assignee, custom fields and an
-//!   internal note with the reasons and, for P2/P3, the draft marked for review.
 //! - `PUT /api/v2/tickets/{id}/tags`: adds tags (this endpoint keeps existing tags; `tags`
 //!   in a ticket update would replace them).
+//! - `PUT /api/v2/tickets/{id}.json`: priority, group, assignee, custom fields and an
+//!   internal note with the reasons and, for P2/P3, the draft marked for review.
 //! - With auto-send enabled in the policy and an auto-send candidate: a second ticket
 //!   update with the draft as a public reply and status `solved` (the brief's Option B).
 
@@ -148,16 +148,18 @@ pub fn plan(
         "comment".into(),
         json!({"body": internal_note(decision, agents), "public": false}),
     );
+    // Tags first: adding them again is harmless, so when the update fails and the
+    // message is retried, the internal note is still posted once.
     let mut calls = vec![
-        ZendeskCall {
-            method: "PUT".into(),
-            path: format!("/api/v2/tickets/{number}.json"),
-            body: json!({ "ticket": ticket }),
-        },
         ZendeskCall {
             method: "PUT".into(),
             path: format!("/api/v2/tickets/{number}/tags"),
             body: json!({ "tags": tags(decision) }),
+        },
+        ZendeskCall {
+            method: "PUT".into(),
+            path: format!("/api/v2/tickets/{number}.json"),
+            body: json!({ "ticket": ticket }),
         },
     ];
     if policy.auto_send.enabled

@@ -123,10 +123,10 @@ fn zendesk_calls_follow_the_documented_shape() {
     let calls = triage_shared::zendesk::plan(&d, &engine.agents, &fields, &engine.policy);
     assert_eq!(calls.len(), 2);
     assert_eq!(
-        (calls[0].method.as_str(), calls[0].path.as_str()),
+        (calls[1].method.as_str(), calls[1].path.as_str()),
         ("PUT", "/api/v2/tickets/5005.json")
     );
-    let ticket = &calls[0].body["ticket"];
+    let ticket = &calls[1].body["ticket"];
     assert_eq!(ticket["priority"], d.priority.zendesk());
     assert_eq!(ticket["comment"]["public"], false);
     assert!(
@@ -142,8 +142,8 @@ fn zendesk_calls_follow_the_documented_shape() {
     assert_eq!(ticket["custom_fields"][0]["id"], 11);
     assert_eq!(ticket["custom_fields"][0]["value"], d.guardian.risk_score);
     assert_eq!(ticket["group_id"], engine.agents.group_id(d.team).unwrap());
-    assert_eq!(calls[1].path, "/api/v2/tickets/5005/tags");
-    let tags: Vec<&str> = calls[1].body["tags"]
+    assert_eq!(calls[0].path, "/api/v2/tickets/5005/tags", "tags go first");
+    let tags: Vec<&str> = calls[0].body["tags"]
         .as_array()
         .unwrap()
         .iter()

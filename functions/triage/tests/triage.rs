@@ -203,8 +203,8 @@ async fn a_batch_with_a_poison_record_fails_only_that_record_which_ends_in_the_d
             .expect("recorded calls"),
     )
     .unwrap();
-    assert_eq!(calls[0].path, "/api/v2/tickets/5001.json");
-    assert_eq!(calls[0].body["ticket"]["priority"], "urgent");
+    assert_eq!(calls[1].path, "/api/v2/tickets/5001.json");
+    assert_eq!(calls[1].body["ticket"]["priority"], "urgent");
 
     // SQS keeps handing the poison record back; after maxReceiveCount receives it moves
     // to the dead-letter queue.
