@@ -52,6 +52,20 @@ pub struct Processed {
     pub llm: Option<LlmUsage>,
 }
 
+impl Processed {
+    /// A ticket an earlier delivery finished: nothing is repeated.
+    fn already_done(decision: Decision) -> Self {
+        Self {
+            decision,
+            alerts: Vec::new(),
+            zendesk_calls: 0,
+            replayed: true,
+            already_done: true,
+            llm: None,
+        }
+    }
+}
+
 pub struct Pipeline<'a> {
     pub engine: &'a Engine,
     pub store: &'a dyn TicketStore,
@@ -69,14 +83,7 @@ impl Pipeline<'_> {
         let mut llm = None;
         let (decision, replayed) = match self.store.decision(&ticket.id).await.map_err(store)? {
             Some(stored) if stored.completed => {
-                return Ok(Processed {
-                    decision: stored.decision,
-                    alerts: Vec::new(),
-                    zendesk_calls: 0,
-                    replayed: true,
-                    already_done: true,
-                    llm: None,
-                });
+                return Ok(Processed::already_done(stored.decision));
             }
             Some(stored) => (stored.decision, true),
             None => {
@@ -104,14 +111,7 @@ impl Pipeline<'_> {
                     // Another delivery stored its decision first: finish that one.
                     match self.store.decision(&ticket.id).await.map_err(store)? {
                         Some(stored) if stored.completed => {
-                            return Ok(Processed {
-                                decision: stored.decision,
-                                alerts: Vec::new(),
-                                zendesk_calls: 0,
-                                replayed: true,
-                                already_done: true,
-                                llm: None,
-                            });
+                            return Ok(Processed::already_done(stored.decision));
                         }
                         Some(stored) => (stored.decision, true),
                         None => (decision, false),

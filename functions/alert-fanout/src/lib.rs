@@ -6,12 +6,13 @@
 //! it moves to the dead-letter queue); an alert held by another instance, a failed or
 //! throttled send are retried.
 
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::{Error, LambdaEvent};
 use triage_shared::adapters::aws::SqsQueue;
+use triage_shared::adapters::sqs_batch::{Failure, process_batch};
 use triage_shared::fanout::{Outcome, deliver};
 use triage_shared::messages::AlertMessage;
-use triage_shared::ports::{AlertLedger, Notifier, PortError};
+use triage_shared::ports::{AlertLedger, Notifier};
 use triage_shared::settings::{Env, SettingsError};
 
 /// Settings read once at start.
@@ -52,12 +53,6 @@ pub struct Deps<'a> {
     pub source: &'a SqsQueue,
 }
 
-enum Failure {
-    Poison(String),
-    Retry(String),
-    Throttled(String, u64),
-}
-
 async fn process(deps: &Deps<'_>, record: &SqsMessage) -> Result<(), Failure> {
     let message = AlertMessage::parse(record.body.as_deref().unwrap_or_default())
         .map_err(|e| Failure::Poison(e.to_string()))?;
@@ -79,11 +74,7 @@ async fn process(deps: &Deps<'_>, record: &SqsMessage) -> Result<(), Failure> {
             "alert {id} is being sent by another instance"
         ))),
         Ok(Outcome::Unknown) => Err(Failure::Poison(format!("alert {id} is not in the ledger"))),
-        Err(e @ PortError::Throttled { .. }) => {
-            let secs = e.retry_after().map_or(30, |d| d.as_secs().max(1));
-            Err(Failure::Throttled(e.to_string(), secs))
-        }
-        Err(e) => Err(Failure::Retry(e.to_string())),
+        Err(e) => Err(Failure::from(e)),
     }
 }
 
@@ -91,29 +82,5 @@ pub async fn handle(
     deps: &Deps<'_>,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error> {
-    let records = &event.payload.records;
-    let results = futures::future::join_all(records.iter().map(|r| process(deps, r))).await;
-    let mut response = SqsBatchResponse::default();
-    for (record, result) in records.iter().zip(results) {
-        let Err(failure) = result else { continue };
-        let id = record.message_id.clone().unwrap_or_default();
-        match failure {
-            Failure::Poison(reason) => {
-                tracing::error!(message_id = %id, reason, "poison message: reported until it moves to the dead-letter queue")
-            }
-            Failure::Retry(reason) => tracing::warn!(message_id = %id, reason, "will retry"),
-            Failure::Throttled(reason, secs) => {
-                tracing::warn!(message_id = %id, reason, delay_secs = secs, "throttled: handing the message back");
-                if let Some(handle) = record.receipt_handle.as_deref()
-                    && let Err(e) = deps.source.delay(handle, secs).await
-                {
-                    tracing::warn!(message_id = %id, error = %e, "cannot delay the message");
-                }
-            }
-        }
-        let mut item = BatchItemFailure::default();
-        item.item_identifier = id;
-        response.batch_item_failures.push(item);
-    }
-    Ok(response)
+    Ok(process_batch(&event.payload.records, deps.source, |r| process(deps, r)).await)
 }

@@ -2,18 +2,16 @@
 //! Zendesk when the webhook carried only ids), run the pipeline (decide once, store,
 //! update Zendesk, queue alerts) and report partial batch failures.
 //!
-//! Retry policy, per failure kind: a message that cannot be read, or points at no
-//! stored ticket, is poison and retrying cannot help; it is reported (and logged with
-//! its reason) until SQS moves it to the dead-letter queue after `maxReceiveCount`
-//! receives. A throttled downstream (Zendesk 429) hands the message back with the
-//! delay it asked for instead of sleeping. Other transient failures are retried.
+//! Retry policy (see `sqs_batch`): a message that cannot be read, points at no stored
+//! ticket, or whose update Zendesk refuses is poison and ends in the dead-letter queue;
+//! a Zendesk 429 hands the message back with the delay Zendesk asked for; other
+//! failures are retried.
 
-use std::time::Duration;
-
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::{Error, LambdaEvent};
 use triage_shared::accounts::AccountDirectory;
 use triage_shared::adapters::aws::SqsQueue;
+use triage_shared::adapters::sqs_batch::{Failure, process_batch};
 use triage_shared::engine::Engine;
 use triage_shared::llm::LlmAdvisor;
 use triage_shared::messages::TriageMessage;
@@ -65,32 +63,6 @@ pub struct Deps<'a> {
     pub source: &'a SqsQueue,
     /// The optional language model.
     pub llm: Option<&'a LlmAdvisor<'a>>,
-}
-
-/// Why a record was not processed.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Failure {
-    /// Retrying cannot help; it goes to the dead-letter queue.
-    Poison(String),
-    /// A transient failure: retry after the visibility timeout.
-    Retry(String),
-    /// A downstream asked us to slow down.
-    Throttled {
-        reason: String,
-        after: Option<Duration>,
-    },
-}
-
-impl From<PortError> for Failure {
-    fn from(e: PortError) -> Self {
-        match &e {
-            PortError::Throttled { retry_after, .. } => Failure::Throttled {
-                reason: e.to_string(),
-                after: *retry_after,
-            },
-            _ => Failure::Retry(e.to_string()),
-        }
-    }
 }
 
 /// Triages one record.
@@ -158,37 +130,5 @@ pub async fn handle(
     deps: &Deps<'_>,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error> {
-    let records = &event.payload.records;
-    let results = futures::future::join_all(records.iter().map(|r| process(deps, r))).await;
-    let mut response = SqsBatchResponse::default();
-    for (record, result) in records.iter().zip(results) {
-        let Err(failure) = result else { continue };
-        let id = record.message_id.clone().unwrap_or_default();
-        let receives = record
-            .attributes
-            .get("ApproximateReceiveCount")
-            .cloned()
-            .unwrap_or_default();
-        match &failure {
-            Failure::Poison(reason) => {
-                tracing::error!(message_id = %id, receives, reason, "poison message: reported until it moves to the dead-letter queue")
-            }
-            Failure::Retry(reason) => {
-                tracing::warn!(message_id = %id, receives, reason, "will retry")
-            }
-            Failure::Throttled { reason, after } => {
-                let secs = after.map_or(60, |d| d.as_secs().max(1));
-                tracing::warn!(message_id = %id, reason, delay_secs = secs, "throttled: handing the message back");
-                if let Some(handle) = record.receipt_handle.as_deref()
-                    && let Err(e) = deps.source.delay(handle, secs).await
-                {
-                    tracing::warn!(message_id = %id, error = %e, "cannot delay the message; it returns after the visibility timeout");
-                }
-            }
-        }
-        let mut item = BatchItemFailure::default();
-        item.item_identifier = id;
-        response.batch_item_failures.push(item);
-    }
-    Ok(response)
+    Ok(process_batch(&event.payload.records, deps.source, |r| process(deps, r)).await)
 }

@@ -1,0 +1,90 @@
+//! An SQS-triggered function's batch: the records are processed concurrently and the
+//! failed ones reported back (`ReportBatchItemFailures`), so that only they return to
+//! the queue.
+//!
+//! Retry policy, per failure kind: poison (retrying cannot help) is reported, and
+//! logged with its reason, until SQS moves it to the dead-letter queue after
+//! `maxReceiveCount` receives; a throttled downstream hands the message back with the
+//! delay it asked for instead of sleeping; other failures return after the visibility
+//! timeout.
+
+use std::future::Future;
+use std::time::Duration;
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsMessage};
+
+use super::aws::SqsQueue;
+use crate::ports::PortError;
+
+/// How long a throttled message waits when the downstream did not say.
+const THROTTLE_DEFAULT: Duration = Duration::from_secs(30);
+
+/// Why a record was not processed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Failure {
+    /// Retrying cannot help; it goes to the dead-letter queue.
+    Poison(String),
+    /// A transient failure: retry after the visibility timeout.
+    Retry(String),
+    /// A downstream asked us to slow down.
+    Throttled {
+        reason: String,
+        after: Option<Duration>,
+    },
+}
+
+impl From<PortError> for Failure {
+    fn from(e: PortError) -> Self {
+        match &e {
+            PortError::Throttled { retry_after, .. } => Failure::Throttled {
+                reason: e.to_string(),
+                after: *retry_after,
+            },
+            _ => Failure::Retry(e.to_string()),
+        }
+    }
+}
+
+/// Runs `process` on every record at once and reports the ones that failed.
+pub async fn process_batch<'r, F, Fut>(
+    records: &'r [SqsMessage],
+    source: &SqsQueue,
+    process: F,
+) -> SqsBatchResponse
+where
+    F: Fn(&'r SqsMessage) -> Fut,
+    Fut: Future<Output = Result<(), Failure>>,
+{
+    let results = futures::future::join_all(records.iter().map(process)).await;
+    let mut response = SqsBatchResponse::default();
+    for (record, result) in records.iter().zip(results) {
+        let Err(failure) = result else { continue };
+        let id = record.message_id.clone().unwrap_or_default();
+        let receives = record
+            .attributes
+            .get("ApproximateReceiveCount")
+            .cloned()
+            .unwrap_or_default();
+        match &failure {
+            Failure::Poison(reason) => {
+                tracing::error!(message_id = %id, receives, reason, "poison message: reported until it moves to the dead-letter queue")
+            }
+            Failure::Retry(reason) => {
+                tracing::warn!(message_id = %id, receives, reason, "will retry")
+            }
+            Failure::Throttled { reason, after } => {
+                let secs = after.unwrap_or(THROTTLE_DEFAULT).as_secs().max(1);
+                tracing::warn!(message_id = %id, reason, delay_secs = secs, "throttled: handing the message back");
+                if let Some(handle) = record.receipt_handle.as_deref()
+                    && let Err(e) = source.delay(handle, secs).await
+                {
+                    tracing::warn!(message_id = %id, error = %e, "cannot delay the message; it returns after the visibility timeout");
+                }
+            }
+        }
+        let mut item = BatchItemFailure::default();
+        item.item_identifier = id;
+        response.batch_item_failures.push(item);
+    }
+    response
+}
