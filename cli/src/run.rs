@@ -396,14 +396,22 @@ fn print_summary(
     );
     if let Some(l) = &m.llm {
         println!(
-            "  Model        asked for {} tickets ({:.0}%), {} answers used, {} fell back; {} tokens in, {} out, ${:.4}",
+            "  Model        asked for {} tickets ({:.0}%), {} answers used, {} fell back; {} tokens in, {} out, ${:.4}{}",
             l.consulted,
             l.consulted_share * 100.0,
             l.used,
             l.fallbacks,
             l.input_tokens + l.cache_read_input_tokens + l.cache_creation_input_tokens,
             l.output_tokens,
-            l.cost_usd
+            l.cost_usd,
+            if l.unpriced_calls > 0 {
+                format!(
+                    " (+ {} calls to a model without a known price)",
+                    l.unpriced_calls
+                )
+            } else {
+                String::new()
+            }
         );
     }
     if let Some(a) = &m.agreement {

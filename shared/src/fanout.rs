@@ -1,8 +1,10 @@
-//! Alert fan-out with exactly one send per alert id: the triage stage records each
-//! alert in a ledger and queues its id; the fan-out stage claims the alert (a
-//! conditional write with a lease), sends it, and marks it sent only after a provider
-//! accepted it. A duplicate delivery finds it sent; a racing instance finds it claimed;
-//! a crashed sender's lease runs out and the alert is claimed again.
+//! Alert fan-out with exactly one send per alert id and channel: the triage stage
+//! records each alert in a ledger and queues its id; the fan-out stage claims the alert
+//! (a conditional write with a lease), sends it through every channel, and marks it
+//! sent only when every channel accepted it. A duplicate delivery finds it sent; a
+//! racing instance finds it claimed; a crashed sender's lease runs out and the alert is
+//! claimed again. When one channel fails, the ledger keeps the channels that took the
+//! alert and the retry sends through the others only.
 
 use async_trait::async_trait;
 
@@ -35,10 +37,10 @@ impl AlertSink for QueuedAlertSink<'_> {
 /// What happened to one alert.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
-    /// Sent now, through these channels (failures of other channels are listed).
+    /// Sent now, through these channels (and, before, through `earlier`).
     Sent {
         deliveries: Vec<Delivery>,
-        failures: Vec<String>,
+        earlier: Vec<String>,
     },
     /// Sent by an earlier delivery: nothing was sent again.
     AlreadySent,
@@ -55,37 +57,46 @@ pub async fn deliver(
     alert_id: &str,
     lease_secs: u64,
 ) -> Result<Outcome, PortError> {
-    let alert = match ledger.claim(alert_id, lease_secs).await? {
+    let (alert, earlier) = match ledger.claim(alert_id, lease_secs).await? {
         None => return Ok(Outcome::Unknown),
         Some(Claim::AlreadySent) => return Ok(Outcome::AlreadySent),
         Some(Claim::Busy) => return Ok(Outcome::Busy),
-        Some(Claim::Claimed(alert)) => *alert,
+        Some(Claim::Claimed { alert, delivered }) => (*alert, delivered),
     };
+    if notifiers.is_empty() {
+        ledger.release(alert_id, &[]).await?;
+        return Err(PortError::Rejected {
+            service: "notifier",
+            message: "no notifier is configured".to_string(),
+        });
+    }
+    // The channels are independent: send through all of them at once.
+    let pending: Vec<&dyn Notifier> = notifiers
+        .iter()
+        .map(|n| n.as_ref())
+        .filter(|n| !earlier.iter().any(|c| c == n.channel()))
+        .collect();
+    let results = futures::future::join_all(pending.iter().map(|n| n.send(&alert))).await;
     let mut deliveries = Vec::new();
-    let mut failures = Vec::new();
-    let mut last_error = None;
-    for n in notifiers {
-        match n.send(&alert).await {
+    let mut failure = None;
+    for (n, result) in pending.iter().zip(results) {
+        match result {
             Ok(d) => deliveries.push(d),
             Err(e) => {
-                tracing::warn!(alert_id, error = %e, "alert channel failed");
-                failures.push(e.to_string());
-                last_error = Some(e);
+                tracing::warn!(alert_id, channel = n.channel(), error = %e, "alert channel failed");
+                failure.get_or_insert(e);
             }
         }
     }
-    if deliveries.is_empty() {
-        // Nothing went out: free the alert for the retry.
-        ledger.release(alert_id).await?;
-        return Err(last_error.unwrap_or(PortError::Rejected {
-            service: "notifier",
-            message: "no notifier is configured".to_string(),
-        }));
+    if let Some(e) = failure {
+        // Free the alert for the retry, which sends only through the failed channels.
+        ledger.release(alert_id, &deliveries).await?;
+        return Err(e);
     }
     ledger.mark_sent(alert_id, &deliveries).await?;
     Ok(Outcome::Sent {
         deliveries,
-        failures,
+        earlier,
     })
 }
 
@@ -95,7 +106,7 @@ mod tests {
     use crate::adapters::local::{MemoryAlertLedger, MemoryQueue};
     use crate::alerts::{AlertKind, alert_id};
     use crate::domain::{Priority, RiskLevel, Team};
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
     fn alert() -> Alert {
         Alert {
@@ -123,19 +134,41 @@ mod tests {
         }
     }
 
-    struct Counting(AtomicUsize, bool);
+    /// A channel that counts its sends and fails while `down` is set.
+    struct Counting {
+        name: &'static str,
+        sends: AtomicUsize,
+        down: AtomicBool,
+    }
+
+    impl Counting {
+        fn new(name: &'static str, down: bool) -> std::sync::Arc<Self> {
+            std::sync::Arc::new(Self {
+                name,
+                sends: AtomicUsize::new(0),
+                down: AtomicBool::new(down),
+            })
+        }
+        fn sends(&self) -> usize {
+            self.sends.load(Ordering::SeqCst)
+        }
+    }
+
     #[async_trait]
     impl Notifier for Counting {
+        fn channel(&self) -> &'static str {
+            self.name
+        }
         async fn send(&self, _: &Alert) -> Result<Delivery, PortError> {
-            self.0.fetch_add(1, Ordering::SeqCst);
-            if self.1 {
+            self.sends.fetch_add(1, Ordering::SeqCst);
+            if self.down.load(Ordering::SeqCst) {
                 Err(PortError::Unavailable {
                     service: "test",
                     message: "down".into(),
                 })
             } else {
                 Ok(Delivery {
-                    channel: "test".into(),
+                    channel: self.name.into(),
                     reference: None,
                 })
             }
@@ -153,7 +186,7 @@ mod tests {
         sink.submit(&alert()).await.unwrap();
         sink.submit(&alert()).await.unwrap();
         assert_eq!(queue.messages().len(), 2, "both deliveries are queued");
-        let counter = std::sync::Arc::new(Counting(AtomicUsize::new(0), false));
+        let counter = Counting::new("mail", false);
         let notifiers: Vec<Box<dyn Notifier>> = vec![Box::new(counter.clone())];
         let first = deliver(&ledger, &notifiers, &alert().alert_id, 60)
             .await
@@ -165,7 +198,7 @@ mod tests {
                 .unwrap(),
             Outcome::AlreadySent
         );
-        assert_eq!(counter.0.load(Ordering::SeqCst), 1);
+        assert_eq!(counter.sends(), 1);
         assert_eq!(
             deliver(&ledger, &notifiers, "guardian-unknown", 60)
                 .await
@@ -175,21 +208,55 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_failed_send_frees_the_alert_for_the_retry() {
+    async fn a_failed_channel_is_retried_alone() {
         let ledger = MemoryAlertLedger::default();
         ledger.record(&alert()).await.unwrap();
-        let failing: Vec<Box<dyn Notifier>> = vec![Box::new(Counting(AtomicUsize::new(0), true))];
+        let mail = Counting::new("mail", false);
+        let chat = Counting::new("chat", true);
+        let notifiers: Vec<Box<dyn Notifier>> =
+            vec![Box::new(mail.clone()), Box::new(chat.clone())];
+        let id = &alert().alert_id;
         assert!(
-            deliver(&ledger, &failing, &alert().alert_id, 60)
-                .await
-                .is_err()
+            deliver(&ledger, &notifiers, id, 60).await.is_err(),
+            "one channel failed"
         );
-        let working: Vec<Box<dyn Notifier>> = vec![Box::new(Counting(AtomicUsize::new(0), false))];
-        assert!(matches!(
-            deliver(&ledger, &working, &alert().alert_id, 60)
-                .await
-                .unwrap(),
-            Outcome::Sent { .. }
-        ));
+        assert!(
+            deliver(&ledger, &notifiers, id, 60).await.is_err(),
+            "still down"
+        );
+        assert_eq!(
+            (mail.sends(), chat.sends()),
+            (1, 2),
+            "mail is not sent again"
+        );
+        chat.down.store(false, Ordering::SeqCst);
+        match deliver(&ledger, &notifiers, id, 60).await.unwrap() {
+            Outcome::Sent {
+                deliveries,
+                earlier,
+            } => {
+                assert_eq!(deliveries.len(), 1);
+                assert_eq!(deliveries[0].channel, "chat");
+                assert_eq!(earlier, vec!["mail".to_string()]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!((mail.sends(), chat.sends()), (1, 3));
+        assert_eq!(
+            deliver(&ledger, &notifiers, id, 60).await.unwrap(),
+            Outcome::AlreadySent
+        );
+        let none: Vec<Box<dyn Notifier>> = Vec::new();
+        ledger
+            .record(&Alert {
+                alert_id: "other".into(),
+                ..alert()
+            })
+            .await
+            .unwrap();
+        assert!(
+            deliver(&ledger, &none, "other", 60).await.is_err(),
+            "no channel is an error"
+        );
     }
 }

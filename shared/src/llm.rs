@@ -325,16 +325,17 @@ Knowledge base:\n",
     s
 }
 
-/// The per-ticket part: the redacted ticket and the engine's own reading.
+/// The per-ticket part: the redacted ticket and the engine's own reading. The
+/// customer's name is left out (without an organization it is the requester's own
+/// name, and the model does not need it).
 pub fn user_prompt(ticket: &Ticket, engine_decision: &Decision) -> (String, Redactions) {
     let (subject, r1) = redact(&ticket.subject);
     let (description, r2) = redact(&ticket.description);
     let mut counts = r1;
     counts.add(r2);
     let text = format!(
-        "Customer: {}\nMonthly recurring revenue: {}\nChannel: {}\nSubject: {}\n\n{}\n\n\
+        "Monthly recurring revenue of the account: {}\nChannel: {}\nSubject: {}\n\n{}\n\n\
 The rule-based engine read it as {} / {} / sentiment {} / churn risk {} / intents [{}]. Decide yourself.",
-        ticket.customer_name,
         ticket
             .mrr
             .map_or("unknown".to_string(), |m| format!("{m:.0}")),

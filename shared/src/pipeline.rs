@@ -128,7 +128,7 @@ impl Pipeline<'_> {
         );
         if !calls.is_empty() {
             self.zendesk
-                .apply(&calls)
+                .apply(&calls, replayed)
                 .await
                 .map_err(PipelineError::Zendesk)?;
         }

@@ -142,8 +142,12 @@ pub async fn enqueue_triage(queue: &dyn Queue, message: &TriageMessage) -> Resul
 /// The state of an alert in the ledger when a fan-out instance asks for it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Claim {
-    /// This instance holds the alert until the lease ends: send it.
-    Claimed(Box<Alert>),
+    /// This instance holds the alert until the lease ends: send it through every
+    /// channel not in `delivered` (the ones an earlier attempt reached).
+    Claimed {
+        alert: Box<Alert>,
+        delivered: Vec<String>,
+    },
     /// The alert was sent before: nothing to do.
     AlreadySent,
     /// Another instance holds a live lease: try again later.
@@ -159,8 +163,9 @@ pub trait AlertLedger: Send + Sync {
     async fn claim(&self, alert_id: &str, lease_secs: u64) -> Result<Option<Claim>, PortError>;
     /// Marks a claimed alert as sent, with where it went.
     async fn mark_sent(&self, alert_id: &str, deliveries: &[Delivery]) -> Result<(), PortError>;
-    /// Gives up a claim after a failed send, so that a retry can claim it at once.
-    async fn release(&self, alert_id: &str) -> Result<(), PortError>;
+    /// Gives up a claim after a failed send, so that a retry can claim it at once,
+    /// remembering the channels that did take the alert so that it sends only the rest.
+    async fn release(&self, alert_id: &str, delivered: &[Delivery]) -> Result<(), PortError>;
 }
 
 /// Where reports are published.
@@ -174,8 +179,10 @@ pub trait ReportSink: Send + Sync {
 /// The Zendesk API, as far as triage needs it.
 #[async_trait]
 pub trait ZendeskPort: Send + Sync {
-    /// Performs the calls in order (each is safe to repeat).
-    async fn apply(&self, calls: &[ZendeskCall]) -> Result<(), PortError>;
+    /// Performs the calls in order. `replay` says that an earlier attempt may have
+    /// made some of them: a call that posts a comment is then checked against the
+    /// ticket first, so that no note or reply is posted twice.
+    async fn apply(&self, calls: &[ZendeskCall], replay: bool) -> Result<(), PortError>;
     /// Reads a ticket (with its organization) when a webhook carried only its id.
     async fn fetch_ticket(&self, number: u64) -> Result<Ticket, PortError>;
 }
@@ -199,11 +206,16 @@ pub struct Delivery {
 /// notifier renders the alert the way its channel needs.
 #[async_trait]
 pub trait Notifier: Send + Sync {
+    /// The channel's name, as in [`Delivery::channel`].
+    fn channel(&self) -> &'static str;
     async fn send(&self, alert: &Alert) -> Result<Delivery, PortError>;
 }
 
 #[async_trait]
 impl<T: Notifier + ?Sized> Notifier for std::sync::Arc<T> {
+    fn channel(&self) -> &'static str {
+        (**self).channel()
+    }
     async fn send(&self, alert: &Alert) -> Result<Delivery, PortError> {
         (**self).send(alert).await
     }

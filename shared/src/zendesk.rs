@@ -107,7 +107,34 @@ pub fn internal_note(decision: &Decision, agents: &AgentDirectory) -> String {
             d.text
         ));
     }
+    let reference = note_reference(&note);
+    note.push_str(&format!("\n{reference}\n"));
     note
+}
+
+/// The line that ends every internal note: `triage-ref:` and a digest of the note, the
+/// same whenever the same decision is applied again, so that a retry can see that the
+/// note is on the ticket already.
+pub fn note_reference(note: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(note.as_bytes());
+    let hex: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{REFERENCE_PREFIX}{hex}")
+}
+
+/// What starts a note's reference line.
+pub const REFERENCE_PREFIX: &str = "triage-ref: ";
+
+/// The reference in a comment's text, if it has one.
+pub fn find_reference(text: &str) -> Option<&str> {
+    let start = text.rfind(REFERENCE_PREFIX)?;
+    let rest = &text[start..];
+    let len = REFERENCE_PREFIX.len() + 12;
+    rest.get(..len).filter(|r| {
+        r[REFERENCE_PREFIX.len()..]
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit())
+    })
 }
 
 /// The calls that apply `decision` to its Zendesk ticket. Empty when the ticket id is

@@ -15,7 +15,7 @@ use triage_shared::domain::{EngineKind, Priority, RiskLevel, Team, Ticket, Ticke
 use triage_shared::engine::Engine;
 use triage_shared::llm::{LlmAdvisor, LlmMode, system_prompt};
 use triage_shared::ports::{Notifier, PortError, ZendeskPort};
-use triage_shared::zendesk::ZendeskCall;
+use triage_shared::zendesk::{ZendeskCall, note_reference};
 use wiremock::matchers::{body_partial_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -45,19 +45,54 @@ fn basic() -> String {
     )
 }
 
+/// The note of the update calls, ending with its reference line as `plan` writes it.
+fn note() -> String {
+    let text = "[Automated triage: please review]\nPriority: P1 (high)\n";
+    format!("{text}\n{}\n", note_reference(text))
+}
+
+/// Tags, then the ticket update with its internal note (the order `plan` uses).
 fn update_calls() -> Vec<ZendeskCall> {
     vec![
-        ZendeskCall {
-            method: "PUT".into(),
-            path: "/api/v2/tickets/1001.json".into(),
-            body: json!({"ticket": {"priority": "high", "group_id": 1, "comment": {"body": "note", "public": false}}}),
-        },
         ZendeskCall {
             method: "PUT".into(),
             path: "/api/v2/tickets/1001/tags".into(),
             body: json!({"tags": ["triaged", "priority_p1"]}),
         },
+        ZendeskCall {
+            method: "PUT".into(),
+            path: "/api/v2/tickets/1001.json".into(),
+            body: json!({"ticket": {"priority": "high", "group_id": 1, "comment": {"body": note(), "public": false}}}),
+        },
     ]
+}
+
+fn tags_only() -> Vec<ZendeskCall> {
+    update_calls()[..1].to_vec()
+}
+
+/// Zendesk's comments list, with or without the note on it.
+async fn mount_comments(server: &MockServer, with_note: bool) {
+    let mut comments =
+        vec![json!({"id": 1, "body": "Checkout is down since 9am.", "public": true})];
+    if with_note {
+        comments.push(json!({"id": 2, "body": note(), "plain_body": note(), "public": false}));
+    }
+    Mock::given(method("GET"))
+        .and(path("/api/v2/tickets/1001/comments.json"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"comments": comments})))
+        .mount(server)
+        .await;
+}
+
+async fn count(server: &MockServer, verb: &str, p: &str) -> usize {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.method.as_str() == verb && r.url.path() == p)
+        .count()
 }
 
 const STAMP: &str = "2026-11-26T12:00:00Z";
@@ -97,7 +132,10 @@ async fn zendesk_update_sends_the_documented_requests() {
         .expect(1)
         .mount(&server)
         .await;
-    zendesk(&server).apply(&update_calls()).await.unwrap();
+    zendesk(&server)
+        .apply(&update_calls(), false)
+        .await
+        .unwrap();
     let put = server
         .received_requests()
         .await
@@ -127,7 +165,7 @@ async fn zendesk_oauth_uses_a_bearer_token() {
         auth: ZendeskAuth::OAuth("oauth-abc".into()),
         ..config(&server)
     });
-    z.apply(&update_calls()[1..]).await.unwrap();
+    z.apply(&tags_only(), false).await.unwrap();
 }
 
 #[tokio::test]
@@ -142,7 +180,10 @@ async fn zendesk_429_is_handed_back_with_its_delay_or_waited_out() {
         )
         .mount(&server)
         .await;
-    let err = zendesk(&server).apply(&update_calls()).await.unwrap_err();
+    let err = zendesk(&server)
+        .apply(&update_calls(), false)
+        .await
+        .unwrap_err();
     assert_eq!(
         err,
         PortError::Throttled {
@@ -169,36 +210,71 @@ async fn zendesk_429_is_handed_back_with_its_delay_or_waited_out() {
         ..config(&server)
     });
     let started = std::time::Instant::now();
-    patient.apply(&update_calls()).await.unwrap();
+    patient.apply(&update_calls(), false).await.unwrap();
     assert!(started.elapsed() >= Duration::from_secs(1));
 }
 
 #[tokio::test]
 async fn zendesk_409_refetches_the_stamp_and_retries_once() {
+    const NEWER: &str = "2026-11-26T12:00:09Z";
     let server = MockServer::start().await;
-    mount_ticket(&server).await;
-    Mock::given(method("PUT"))
+    Mock::given(method("GET"))
         .and(path("/api/v2/tickets/1001.json"))
         .respond_with(
-            ResponseTemplate::new(409)
-                .set_body_json(json!({"error": "UpdateConflict", "description": "ticket changed"})),
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"ticket": {"id": 1001, "updated_at": STAMP}})),
         )
         .up_to_n_times(1)
         .mount(&server)
         .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/tickets/1001.json"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"ticket": {"id": 1001, "updated_at": NEWER}})),
+        )
+        .mount(&server)
+        .await;
     Mock::given(method("PUT"))
+        .and(path("/api/v2/tickets/1001.json"))
+        .and(body_partial_json(
+            json!({"ticket": {"updated_stamp": STAMP}}),
+        ))
+        .respond_with(
+            ResponseTemplate::new(409)
+                .set_body_json(json!({"error": "UpdateConflict", "description": "ticket changed"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path("/api/v2/tickets/1001.json"))
+        .and(body_partial_json(
+            json!({"ticket": {"updated_stamp": NEWER}}),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path("/api/v2/tickets/1001/tags"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
         .mount(&server)
         .await;
-    zendesk(&server).apply(&update_calls()).await.unwrap();
-    let gets = server
-        .received_requests()
+    zendesk(&server)
+        .apply(&update_calls(), false)
         .await
-        .unwrap()
-        .iter()
-        .filter(|r| r.method.as_str() == "GET")
-        .count();
-    assert_eq!(gets, 2, "the stamp was fetched again");
+        .unwrap();
+    assert_eq!(
+        count(&server, "GET", "/api/v2/tickets/1001.json").await,
+        2,
+        "the stamp was read again"
+    );
+    assert_eq!(
+        count(&server, "GET", "/api/v2/tickets/1001/comments.json").await,
+        0,
+        "a 409 changed nothing"
+    );
 
     // A second conflict is final.
     let server = MockServer::start().await;
@@ -209,11 +285,118 @@ async fn zendesk_409_refetches_the_stamp_and_retries_once() {
         .expect(2)
         .mount(&server)
         .await;
-    let err = zendesk(&server).apply(&update_calls()).await.unwrap_err();
+    Mock::given(method("PUT"))
+        .and(path("/api/v2/tickets/1001/tags"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .mount(&server)
+        .await;
+    let err = zendesk(&server)
+        .apply(&update_calls(), false)
+        .await
+        .unwrap_err();
     assert!(
         matches!(err, PortError::Rejected { ref message, .. } if message.starts_with("409")),
         "{err:?}"
     );
+}
+
+#[tokio::test]
+async fn a_ticket_update_is_never_posted_twice() {
+    // The update reached Zendesk but the answer timed out: the retry finds the note.
+    let server = MockServer::start().await;
+    mount_ticket(&server).await;
+    mount_comments(&server, true).await;
+    Mock::given(method("PUT"))
+        .and(path("/api/v2/tickets/1001.json"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(2)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path("/api/v2/tickets/1001/tags"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .mount(&server)
+        .await;
+    zendesk(&server)
+        .apply(&update_calls(), false)
+        .await
+        .unwrap();
+    assert_eq!(
+        count(&server, "GET", "/api/v2/tickets/1001/comments.json").await,
+        1
+    );
+
+    // A 503 that did not land: the note is not there, so the update is sent again.
+    let server = MockServer::start().await;
+    mount_ticket(&server).await;
+    mount_comments(&server, false).await;
+    Mock::given(method("PUT"))
+        .and(path("/api/v2/tickets/1001.json"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .mount(&server)
+        .await;
+    zendesk(&server)
+        .apply(&update_calls(), false)
+        .await
+        .unwrap();
+    assert_eq!(count(&server, "PUT", "/api/v2/tickets/1001.json").await, 2);
+
+    // A replayed message (an earlier attempt may have posted): checked first.
+    for (on_ticket, puts) in [(true, 0), (false, 1)] {
+        let server = MockServer::start().await;
+        mount_ticket(&server).await;
+        mount_comments(&server, on_ticket).await;
+        Mock::given(method("PUT"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+            .mount(&server)
+            .await;
+        zendesk(&server).apply(&update_calls(), true).await.unwrap();
+        assert_eq!(
+            count(&server, "PUT", "/api/v2/tickets/1001.json").await,
+            puts,
+            "note on the ticket: {on_ticket}"
+        );
+        assert_eq!(
+            count(&server, "PUT", "/api/v2/tickets/1001/tags").await,
+            1,
+            "tags are safe to repeat"
+        );
+    }
+
+    // The public reply of auto-send is not sent to a ticket that is solved already.
+    let reply = ZendeskCall {
+        method: "PUT".into(),
+        path: "/api/v2/tickets/1001.json".into(),
+        body: json!({"ticket": {"status": "solved", "comment": {"body": "Here is how to export.", "public": true}}}),
+    };
+    for (status, puts) in [("solved", 0), ("open", 1)] {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/api/v2/tickets/1001.json"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(
+                json!({"ticket": {"id": 1001, "status": status, "updated_at": STAMP}}),
+            ))
+            .mount(&server)
+            .await;
+        Mock::given(method("PUT"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+            .mount(&server)
+            .await;
+        zendesk(&server)
+            .apply(std::slice::from_ref(&reply), true)
+            .await
+            .unwrap();
+        assert_eq!(
+            count(&server, "PUT", "/api/v2/tickets/1001.json").await,
+            puts,
+            "ticket {status}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -229,7 +412,7 @@ async fn zendesk_5xx_and_timeouts_are_retried_then_reported() {
         .expect(1)
         .mount(&server)
         .await;
-    zendesk(&server).apply(&update_calls()[1..]).await.unwrap();
+    zendesk(&server).apply(&tags_only(), false).await.unwrap();
 
     let server = MockServer::start().await;
     Mock::given(method("PUT"))
@@ -238,7 +421,7 @@ async fn zendesk_5xx_and_timeouts_are_retried_then_reported() {
         .mount(&server)
         .await;
     let err = zendesk(&server)
-        .apply(&update_calls()[1..])
+        .apply(&tags_only(), false)
         .await
         .unwrap_err();
     assert!(matches!(err, PortError::Unavailable { .. }), "{err:?}");
@@ -250,7 +433,7 @@ async fn zendesk_5xx_and_timeouts_are_retried_then_reported() {
         .mount(&server)
         .await;
     let err = zendesk(&server)
-        .apply(&update_calls()[1..])
+        .apply(&tags_only(), false)
         .await
         .unwrap_err();
     assert!(
@@ -272,7 +455,7 @@ async fn zendesk_401_403_404_are_not_retried() {
             .mount(&server)
             .await;
         let err = zendesk(&server)
-            .apply(&update_calls()[1..])
+            .apply(&tags_only(), false)
             .await
             .unwrap_err();
         assert!(
@@ -414,6 +597,22 @@ async fn sendgrid_retries_429_and_5xx_but_not_4xx() {
         sendgrid(&server).send(&alert()).await.unwrap_err(),
         PortError::Unavailable { .. }
     ));
+
+    // Asked to wait longer than a sender waits: no early retry, the throttle goes back
+    // (the fan-out re-queues the alert with that delay).
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "120"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    assert_eq!(
+        sendgrid(&server).send(&alert()).await.unwrap_err(),
+        PortError::Throttled {
+            service: "sendgrid",
+            retry_after: Some(Duration::from_secs(120))
+        }
+    );
 }
 
 #[tokio::test]
@@ -473,6 +672,17 @@ async fn slack_posts_block_kit_with_text_and_reports_errors() {
         .send(&alert())
         .await
         .unwrap();
+
+    // The webhook URL is a secret: a connection failure does not repeat it.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let err = SlackNotifier::new(format!("http://127.0.0.1:{port}/services/T0/B0/s3cr3t"))
+        .send(&alert())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, PortError::Unavailable { .. }), "{err:?}");
+    assert!(!err.to_string().contains("s3cr3t"), "{err}");
 }
 
 fn classifier(server: &MockServer) -> AnthropicClassifier {
@@ -587,6 +797,10 @@ async fn claude_gets_a_forced_tool_call_with_a_cached_system_prompt_and_redacted
     assert!(
         !sent.contains("dana@acme.test") && !sent.contains("555") && !sent.contains("4242"),
         "{sent}"
+    );
+    assert!(
+        !sent.contains("Acme Commerce"),
+        "the customer's name stays here"
     );
     assert!(sent.contains("[EMAIL]") && sent.contains("[PHONE]") && sent.contains("[CARD]"));
     assert_eq!(

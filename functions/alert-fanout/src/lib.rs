@@ -60,10 +60,10 @@ async fn process(deps: &Deps<'_>, record: &SqsMessage) -> Result<(), Failure> {
     match deliver(deps.ledger, deps.notifiers, id, deps.lease_secs).await {
         Ok(Outcome::Sent {
             deliveries,
-            failures,
+            earlier,
         }) => {
             let channels: Vec<&str> = deliveries.iter().map(|d| d.channel.as_str()).collect();
-            tracing::info!(alert_id = %id, ?channels, failed = failures.len(), "alert sent");
+            tracing::info!(alert_id = %id, ?channels, ?earlier, "alert sent");
             Ok(())
         }
         Ok(Outcome::AlreadySent) => {

@@ -49,6 +49,9 @@ struct Counted(S3Bucket, Arc<AtomicUsize>);
 
 #[async_trait]
 impl Notifier for Counted {
+    fn channel(&self) -> &'static str {
+        self.0.channel()
+    }
     async fn send(&self, alert: &Alert) -> Result<Delivery, PortError> {
         let d = self.0.send(alert).await?;
         self.1.fetch_add(1, Ordering::SeqCst);
@@ -152,7 +155,7 @@ async fn a_send_that_crashed_is_retried_once_its_lease_ends() {
     // An instance claimed it and died before sending.
     assert!(matches!(
         f.ledger.claim(&a.alert_id, 1).await.unwrap(),
-        Some(Claim::Claimed(_))
+        Some(Claim::Claimed { .. })
     ));
     assert_eq!(
         f.ledger.claim(&a.alert_id, 1).await.unwrap(),
@@ -173,17 +176,91 @@ async fn a_send_that_crashed_is_retried_once_its_lease_ends() {
     );
 }
 
-/// A provider that is down.
-struct Down;
+/// A mail provider that is down, or back up.
+struct Mail {
+    up: bool,
+    sends: Arc<AtomicUsize>,
+}
 
 #[async_trait]
-impl Notifier for Down {
-    async fn send(&self, _: &Alert) -> Result<Delivery, PortError> {
-        Err(PortError::Unavailable {
-            service: "mail",
-            message: "503".into(),
-        })
+impl Notifier for Mail {
+    fn channel(&self) -> &'static str {
+        "mail"
     }
+    async fn send(&self, _: &Alert) -> Result<Delivery, PortError> {
+        self.sends.fetch_add(1, Ordering::SeqCst);
+        if self.up {
+            Ok(Delivery {
+                channel: "mail".into(),
+                reference: None,
+            })
+        } else {
+            Err(PortError::Unavailable {
+                service: "mail",
+                message: "503".into(),
+            })
+        }
+    }
+}
+
+fn mail(up: bool) -> (Box<dyn Notifier>, Arc<AtomicUsize>) {
+    let sends = Arc::new(AtomicUsize::new(0));
+    (
+        Box::new(Mail {
+            up,
+            sends: sends.clone(),
+        }),
+        sends,
+    )
+}
+
+#[tokio::test]
+async fn when_one_channel_fails_only_that_one_is_retried() {
+    let f = Fixture::new().await;
+    let a = alert("#6004");
+    f.ledger.record(&a).await.unwrap();
+    let body = serde_json::to_string(&AlertMessage::new(&a.alert_id)).unwrap();
+    let bucket_sends = Arc::new(AtomicUsize::new(0));
+    let (down, _) = mail(false);
+    let first: Vec<Box<dyn Notifier>> = vec![
+        Box::new(Counted(f.bucket.clone(), bucket_sends.clone())),
+        down,
+    ];
+    f.queue(body.clone()).await;
+    let (_, failed) = f.run(&first).await;
+    assert_eq!(
+        failed.len(),
+        1,
+        "the alert is retried while a channel failed"
+    );
+    match f.ledger.claim(&a.alert_id, 0).await.unwrap() {
+        Some(Claim::Claimed { delivered, .. }) => assert_eq!(delivered, vec!["s3".to_string()]),
+        other => panic!("{other:?}"),
+    }
+    f.ledger.release(&a.alert_id, &[]).await.unwrap();
+    let (up, mail_sends) = mail(true);
+    let second: Vec<Box<dyn Notifier>> = vec![
+        Box::new(Counted(f.bucket.clone(), bucket_sends.clone())),
+        up,
+    ];
+    let mut done = false;
+    for _ in 0..3 {
+        let (_, failed) = f.run(&second).await;
+        if failed.is_empty() && mail_sends.load(Ordering::SeqCst) == 1 {
+            done = true;
+            break;
+        }
+    }
+    assert!(done, "the mail went out on a retry");
+    assert_eq!(
+        bucket_sends.load(Ordering::SeqCst),
+        1,
+        "the bucket copy was not written twice"
+    );
+    assert_eq!(
+        f.ledger.claim(&a.alert_id, 1).await.unwrap(),
+        Some(Claim::AlreadySent)
+    );
 }
 
 #[tokio::test]
@@ -196,7 +273,7 @@ async fn a_failed_send_is_retried_not_lost_and_poison_is_reported() {
     f.queue("not json".into()).await;
     f.queue(serde_json::to_string(&AlertMessage::new("guardian-nowhere")).unwrap())
         .await;
-    let down: Vec<Box<dyn Notifier>> = vec![Box::new(Down)];
+    let down: Vec<Box<dyn Notifier>> = vec![mail(false).0];
     let (received, failed) = f.run(&down).await;
     assert_eq!(received, 3);
     assert_eq!(

@@ -710,7 +710,15 @@ impl AlertLedger for DynamoAlertLedger {
                     get_s(&item, "alert").ok_or_else(|| bad_item("alert item has no alert"))?,
                     "alert",
                 )?;
-                Ok(Some(Claim::Claimed(Box::new(alert))))
+                let delivered = item
+                    .get("delivered")
+                    .and_then(|v| v.as_l().ok())
+                    .map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()).collect())
+                    .unwrap_or_default();
+                Ok(Some(Claim::Claimed {
+                    alert: Box::new(alert),
+                    delivered,
+                }))
             }
             Err(err)
                 if err
@@ -757,19 +765,25 @@ impl AlertLedger for DynamoAlertLedger {
         Ok(())
     }
 
-    async fn release(&self, alert_id: &str) -> Result<(), PortError> {
+    async fn release(&self, alert_id: &str, delivered: &[Delivery]) -> Result<(), PortError> {
         let (pk, sk) = Self::key(alert_id);
+        let channels: Vec<AttributeValue> = delivered.iter().map(|d| s(&d.channel)).collect();
         self.client
             .update_item()
             .table_name(&self.table)
             .key(schema::PK, pk)
             .key(schema::SK, sk)
-            .update_expression("SET #state = :pending, lease_until = :zero")
+            .update_expression(
+                "SET #state = :pending, lease_until = :zero, \
+                 delivered = list_append(if_not_exists(delivered, :none), :new)",
+            )
             .condition_expression("#state = :claimed")
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":pending", s("pending"))
             .expression_attribute_values(":claimed", s("claimed"))
             .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
+            .expression_attribute_values(":new", AttributeValue::L(channels))
             .send()
             .await
             .map_err(|e| port_error("dynamodb", e))?;
@@ -792,8 +806,22 @@ impl SqsQueue {
         }
     }
 
-    /// Hides a received message for `seconds` (at most 12 hours): how a throttled
-    /// consumer hands a message back for later instead of sleeping.
+    /// Sends `body` again, to be delivered after `seconds` (at most 15 minutes): how a
+    /// throttled consumer hands a message back without using up its receive count.
+    pub async fn send_delayed(&self, body: &str, seconds: u64) -> Result<(), PortError> {
+        self.client
+            .send_message()
+            .queue_url(&self.url)
+            .message_body(body)
+            .delay_seconds(seconds.min(900) as i32)
+            .send()
+            .await
+            .map_err(|e| port_error("sqs", e))?;
+        Ok(())
+    }
+
+    /// Hides a received message for `seconds` (at most 12 hours): the hand-back when
+    /// the delay is longer than a send can carry or the send failed.
     pub async fn delay(&self, receipt_handle: &str, seconds: u64) -> Result<(), PortError> {
         self.client
             .change_message_visibility()
@@ -902,13 +930,17 @@ impl ReportSink for S3Bucket {
 /// provider in AWS deployments without one).
 #[async_trait]
 impl Notifier for S3Bucket {
+    fn channel(&self) -> &'static str {
+        "s3"
+    }
+
     async fn send(&self, alert: &Alert) -> Result<Delivery, PortError> {
         let email: Email = render_email(alert);
         let key = format!("emails/{}.eml", alert.alert_id);
         let body = crate::adapters::local::eml(&self.from, alert, &email);
         ReportSink::put(self, &key, body.into_bytes(), "message/rfc822").await?;
         Ok(Delivery {
-            channel: "s3".to_string(),
+            channel: self.channel().to_string(),
             reference: Some(format!("s3://{}/{key}", self.bucket)),
         })
     }
@@ -921,7 +953,7 @@ pub struct S3ZendeskRecorder(pub S3Bucket);
 
 #[async_trait]
 impl ZendeskPort for S3ZendeskRecorder {
-    async fn apply(&self, calls: &[ZendeskCall]) -> Result<(), PortError> {
+    async fn apply(&self, calls: &[ZendeskCall], _replay: bool) -> Result<(), PortError> {
         let Some(first) = calls.first() else {
             return Ok(());
         };
@@ -967,6 +999,10 @@ impl SesNotifier {
 
 #[async_trait]
 impl Notifier for SesNotifier {
+    fn channel(&self) -> &'static str {
+        "ses"
+    }
+
     async fn send(&self, alert: &Alert) -> Result<Delivery, PortError> {
         use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
         let email = render_email(alert);
@@ -1000,7 +1036,7 @@ impl Notifier for SesNotifier {
             .await
             .map_err(|e| port_error("ses", e))?;
         Ok(Delivery {
-            channel: "ses".to_string(),
+            channel: self.channel().to_string(),
             reference: out.message_id,
         })
     }

@@ -241,6 +241,7 @@ struct LedgerEntry {
     alert: Alert,
     sent: bool,
     lease_until: i64,
+    delivered: Vec<String>,
 }
 
 /// The alert ledger in memory.
@@ -262,6 +263,7 @@ impl AlertLedger for MemoryAlertLedger {
                 alert: alert.clone(),
                 sent: false,
                 lease_until: 0,
+                delivered: Vec::new(),
             },
         );
         Ok(true)
@@ -279,7 +281,10 @@ impl AlertLedger for MemoryAlertLedger {
             Claim::Busy
         } else {
             entry.lease_until = now + lease_secs as i64;
-            Claim::Claimed(Box::new(entry.alert.clone()))
+            Claim::Claimed {
+                alert: Box::new(entry.alert.clone()),
+                delivered: entry.delivered.clone(),
+            }
         }))
     }
 
@@ -295,7 +300,7 @@ impl AlertLedger for MemoryAlertLedger {
         Ok(())
     }
 
-    async fn release(&self, alert_id: &str) -> Result<(), PortError> {
+    async fn release(&self, alert_id: &str, delivered: &[Delivery]) -> Result<(), PortError> {
         if let Some(entry) = self
             .entries
             .lock()
@@ -303,6 +308,9 @@ impl AlertLedger for MemoryAlertLedger {
             .get_mut(alert_id)
         {
             entry.lease_until = 0;
+            entry
+                .delivered
+                .extend(delivered.iter().map(|d| d.channel.clone()));
         }
         Ok(())
     }
@@ -442,14 +450,14 @@ impl RecordingZendesk {
 
 #[async_trait]
 impl ZendeskPort for RecordingZendesk {
-    async fn apply(&self, calls: &[ZendeskCall]) -> Result<(), PortError> {
+    async fn apply(&self, calls: &[ZendeskCall], replay: bool) -> Result<(), PortError> {
         for c in calls {
             self.log
                 .push(c.clone())
                 .map_err(io_error("zendesk recorder"))?;
         }
         match &self.live {
-            Some(live) => live.apply(calls).await,
+            Some(live) => live.apply(calls, replay).await,
             None => Ok(()),
         }
     }
@@ -515,6 +523,10 @@ pub fn eml(from: &str, alert: &Alert, rendered: &Email) -> String {
 
 #[async_trait]
 impl Notifier for MboxNotifier {
+    fn channel(&self) -> &'static str {
+        "file"
+    }
+
     async fn send(&self, alert: &Alert) -> Result<Delivery, PortError> {
         let message = eml(&self.from, alert, &render_email(alert));
         let date = time::OffsetDateTime::now_utc()
@@ -535,7 +547,7 @@ impl Notifier for MboxNotifier {
         out.write_all(entry.as_bytes())
             .map_err(io_error("mailbox file"))?;
         Ok(Delivery {
-            channel: "file".to_string(),
+            channel: self.channel().to_string(),
             reference: Some(format!("{}#{}", self.path.display(), alert.alert_id)),
         })
     }

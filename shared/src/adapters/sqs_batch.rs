@@ -4,9 +4,10 @@
 //!
 //! Retry policy, per failure kind: poison (retrying cannot help) is reported, and
 //! logged with its reason, until SQS moves it to the dead-letter queue after
-//! `maxReceiveCount` receives; a throttled downstream hands the message back with the
-//! delay it asked for instead of sleeping; other failures return after the visibility
-//! timeout.
+//! `maxReceiveCount` receives; a throttled downstream gets the message back with the
+//! delay it asked for, re-sent as a new message so that a long spell of throttling
+//! does not push healthy messages into the dead-letter queue; other failures return
+//! after the visibility timeout.
 
 use std::future::Future;
 use std::time::Duration;
@@ -18,6 +19,8 @@ use crate::ports::PortError;
 
 /// How long a throttled message waits when the downstream did not say.
 const THROTTLE_DEFAULT: Duration = Duration::from_secs(30);
+/// The longest delay an SQS message can carry.
+const MAX_DELAY_SECS: u64 = 900;
 
 /// Why a record was not processed.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,6 +77,19 @@ where
             }
             Failure::Throttled { reason, after } => {
                 let secs = after.unwrap_or(THROTTLE_DEFAULT).as_secs().max(1);
+                if secs <= MAX_DELAY_SECS
+                    && let Some(body) = record.body.as_deref()
+                {
+                    match source.send_delayed(body, secs).await {
+                        Ok(()) => {
+                            tracing::warn!(message_id = %id, reason, delay_secs = secs, "throttled: re-queued with a delay");
+                            continue;
+                        }
+                        Err(e) => {
+                            tracing::warn!(message_id = %id, error = %e, "cannot re-queue the message")
+                        }
+                    }
+                }
                 tracing::warn!(message_id = %id, reason, delay_secs = secs, "throttled: handing the message back");
                 if let Some(handle) = record.receipt_handle.as_deref()
                     && let Err(e) = source.delay(handle, secs).await

@@ -258,7 +258,7 @@ pub fn render(report: &Report) -> String {
                             div class="kpis" {
                                 div class="kpi" { div class="l" { "Tickets asked" } div class="v" { (l.consulted) } div class="s" { (format!("{:.0}%", l.consulted_share * 100.0)) " of tickets" } }
                                 div class="kpi" { div class="l" { "Answers used" } div class="v" { (l.used) } div class="s" { (l.fallbacks) " fell back to the built-in decision" } }
-                                div class="kpi" { div class="l" { "Cost" } div class="v" { (format!("${:.4}", l.cost_usd)) } div class="s" { (format!("${:.5}", l.cost_per_consulted_ticket_usd)) " per ticket asked" } }
+                                div class="kpi" { div class="l" { "Cost" } div class="v" { (format!("${:.4}", l.cost_usd)) } div class="s" { (format!("${:.5}", l.cost_per_consulted_ticket_usd)) " per ticket asked" @if l.unpriced_calls > 0 { " · " (l.unpriced_calls) " calls to a model without a known price are not counted" } } }
                                 div class="kpi" { div class="l" { "Tokens" } div class="v" { (l.input_tokens + l.cache_read_input_tokens + l.cache_creation_input_tokens) } div class="s" { (l.output_tokens) " out · " (l.cache_read_input_tokens) " from cache" } }
                                 div class="kpi" { div class="l" { "Redacted before sending" } div class="v" { (l.redactions.total()) } div class="s" { (l.redactions.emails) " e-mails · " (l.redactions.phones) " phones · " (l.redactions.cards) " cards · " (l.redactions.ibans) " IBANs · " (l.redactions.secrets) " keys" } }
                             }

@@ -118,8 +118,11 @@ pub struct LlmMetrics {
     pub output_tokens: u64,
     pub cache_creation_input_tokens: u64,
     pub cache_read_input_tokens: u64,
+    /// The cost of the priced calls.
     pub cost_usd: f64,
     pub cost_per_consulted_ticket_usd: f64,
+    /// Calls to a model missing from the price list: their cost is not in `cost_usd`.
+    pub unpriced_calls: u64,
     pub redactions: Redactions,
 }
 
@@ -338,7 +341,11 @@ impl ReportBuilder {
         m.output_tokens += usage.output_tokens;
         m.cache_creation_input_tokens += usage.cache_creation_input_tokens;
         m.cache_read_input_tokens += usage.cache_read_input_tokens;
-        m.cost_usd += usage.cost_usd.unwrap_or(0.0);
+        match usage.cost_usd {
+            Some(c) => m.cost_usd += c,
+            None if usage.input_tokens + usage.output_tokens > 0 => m.unpriced_calls += 1,
+            None => {}
+        }
         let r = &mut m.redactions;
         r.emails += usage.redactions.emails;
         r.phones += usage.redactions.phones;
@@ -462,5 +469,41 @@ impl ReportBuilder {
             guardian: self.guardian,
             opportunities: self.opportunities,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Engine;
+
+    #[test]
+    fn model_costs_add_up_and_unknown_prices_are_not_taken_for_free() {
+        let engine = Engine::embedded().unwrap();
+        let mut b = ReportBuilder::new(&engine.policy, Caps::default());
+        let call = |model: &str, used: bool| {
+            LlmUsage {
+                model: model.into(),
+                input_tokens: 1_000,
+                output_tokens: 200,
+                used,
+                ..Default::default()
+            }
+            .priced()
+        };
+        b.add_llm(&call("claude-haiku-4-5", true));
+        b.add_llm(&call("claude-haiku-4-5", false));
+        b.add_llm(&call("some-future-model", true));
+        b.add_llm(&LlmUsage::default()); // a call that never reached the provider
+        b.tickets = 8;
+        let l = b
+            .finish(&[], String::new(), String::new())
+            .metrics
+            .llm
+            .unwrap();
+        assert_eq!((l.consulted, l.used, l.fallbacks), (4, 2, 2));
+        assert!((l.consulted_share - 0.5).abs() < 1e-9);
+        assert!((l.cost_usd - 2.0 * (1_000.0 + 200.0 * 5.0) / 1e6).abs() < 1e-12);
+        assert_eq!(l.unpriced_calls, 1);
     }
 }

@@ -85,6 +85,22 @@ impl Stack {
             .unwrap_or_default()
     }
 
+    /// One attribute of a queue (`ApproximateNumberOfMessagesDelayed`, ...).
+    pub async fn queue_attribute(&self, queue: &str, name: &str) -> String {
+        let name = aws_sdk_sqs::types::QueueAttributeName::from(name);
+        self.aws
+            .sqs
+            .get_queue_attributes()
+            .queue_url(queue)
+            .attribute_names(name.clone())
+            .send()
+            .await
+            .expect("queue attributes")
+            .attributes
+            .and_then(|mut a| a.remove(&name))
+            .unwrap_or_default()
+    }
+
     pub async fn delete(&self, queue: &str, message: &aws_sdk_sqs::types::Message) {
         self.aws
             .sqs

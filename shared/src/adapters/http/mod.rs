@@ -33,24 +33,26 @@ pub fn backoff(attempt: u32, base: Duration) -> Duration {
     full.mul_f64(jitter)
 }
 
-/// The `Retry-After` header in seconds, if present.
+/// The `Retry-After` header in seconds, if present: at least one second (a zero
+/// would make a retry loop spin) and at most a day.
 pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     headers
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<f64>().ok())
         .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(Duration::from_secs_f64)
+        .map(|s| Duration::from_secs_f64(s.clamp(1.0, 86_400.0)))
 }
 
-/// A transport failure (connection, timeout) as a retryable error.
+/// A transport failure (connection, timeout) as a retryable error. The URL is left
+/// out of the message: a Slack webhook URL is itself a secret.
 pub fn transport(service: &'static str, e: reqwest::Error) -> PortError {
     PortError::Unavailable {
         service,
         message: if e.is_timeout() {
             "timed out".to_string()
         } else {
-            e.to_string()
+            e.without_url().to_string()
         },
     }
 }
@@ -84,7 +86,9 @@ pub fn status_failure(
 }
 
 /// Runs `call` up to `attempts` times. Between retryable failures it waits what the
-/// server asked for when that is at most `max_wait`, jittered backoff otherwise.
+/// server asked for, or jittered backoff when it did not say; a server that asks for
+/// more than `max_wait` gets its failure back at once (for the caller to hand the work
+/// back to its queue with that delay) rather than an early retry.
 pub async fn with_retries<T, F, Fut>(
     attempts: u32,
     base: Duration,
@@ -103,13 +107,10 @@ where
             Err(Attempt::Retry(e, wait)) => (e, wait),
         };
         attempt += 1;
-        if attempt >= attempts {
+        if attempt >= attempts || wait.is_some_and(|w| w > max_wait) {
             return Err(failure);
         }
-        let delay = wait
-            .filter(|w| *w <= max_wait)
-            .unwrap_or_else(|| backoff(attempt - 1, base));
-        tokio::time::sleep(delay).await;
+        tokio::time::sleep(wait.unwrap_or_else(|| backoff(attempt - 1, base))).await;
     }
 }
 
@@ -137,5 +138,14 @@ mod tests {
         let mut h = reqwest::header::HeaderMap::new();
         h.insert("retry-after", "7".parse().unwrap());
         assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
+        h.insert("retry-after", "0".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(1)));
+        h.insert("retry-after", "1e300".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(86_400)));
+        h.insert(
+            "retry-after",
+            "Wed, 21 Oct 2026 07:28:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(retry_after(&h), None);
     }
 }

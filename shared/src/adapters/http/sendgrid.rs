@@ -81,6 +81,10 @@ fn errors(body: &str) -> String {
 
 #[async_trait]
 impl Notifier for SendGridNotifier {
+    fn channel(&self) -> &'static str {
+        SERVICE
+    }
+
     async fn send(&self, alert: &Alert) -> Result<Delivery, PortError> {
         let body = mail_body(&self.config.from, alert);
         with_retries(

@@ -34,6 +34,10 @@ impl SlackNotifier {
 
 #[async_trait]
 impl Notifier for SlackNotifier {
+    fn channel(&self) -> &'static str {
+        SERVICE
+    }
+
     async fn send(&self, alert: &Alert) -> Result<Delivery, PortError> {
         let payload = render_slack(alert);
         with_retries(

@@ -5,7 +5,9 @@
 //! go out with `safe_update` and the ticket's current `updated_stamp`; a 409 (someone
 //! changed the ticket meanwhile) refetches the stamp and retries once. 429 honours
 //! `Retry-After`: the CLI waits (up to a limit), Lambda hands the message back to SQS.
-//! 5xx and timeouts are retried with jittered backoff; 401/403/404/422 are not.
+//! 5xx and timeouts are retried with jittered backoff; 401/403/404/422 are not. A
+//! ticket update carries a comment, so it is only retried after checking that its
+//! note did not reach the ticket (see [`HttpZendesk::send_call`]).
 
 use std::time::Duration;
 
@@ -17,7 +19,7 @@ use super::{backoff, client, retry_after, transport, url};
 use crate::domain::{Ticket, TicketId};
 use crate::ports::{PortError, ZendeskPort};
 use crate::settings::{Env, SettingsError};
-use crate::zendesk::ZendeskCall;
+use crate::zendesk::{self, ZendeskCall};
 
 const SERVICE: &str = "zendesk";
 
@@ -143,6 +145,19 @@ impl HttpZendesk {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Value, PortError> {
+        self.request_with(method, path, body, self.config.attempts)
+            .await
+    }
+
+    /// As `request`, with at most `attempts` tries on 5xx and timeouts (a 429 was not
+    /// processed, so waiting it out never counts).
+    async fn request_with(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        attempts: u32,
+    ) -> Result<Value, PortError> {
         let method =
             reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| PortError::Rejected {
                 service: SERVICE,
@@ -159,11 +174,17 @@ impl HttpZendesk {
             if let Some(b) = body {
                 request = request.json(b);
             }
-            let outcome = match request.send().await {
+            let sent = match request.send().await {
                 Ok(response) => {
                     let status = response.status();
                     let after = retry_after(response.headers());
-                    let text = response.text().await.unwrap_or_default();
+                    // A body cut off mid-way is a transport failure, even after a 2xx.
+                    response.text().await.map(|text| (status, after, text))
+                }
+                Err(e) => Err(e),
+            };
+            let outcome = match sent {
+                Ok((status, after, text)) => {
                     if status.is_success() {
                         return Ok(serde_json::from_str(&text).unwrap_or(Value::Null));
                     }
@@ -192,17 +213,26 @@ impl HttpZendesk {
                         409 => {
                             return Err(PortError::Rejected {
                                 service: SERVICE,
-                                message: format!("409 conflict: {}", error_message(&text)),
+                                message: format!(
+                                    "409 conflict on {method} {path}: {}",
+                                    error_message(&text)
+                                ),
                             });
                         }
                         500..=599 => PortError::Unavailable {
                             service: SERVICE,
-                            message: format!("{status}: {}", error_message(&text)),
+                            message: format!(
+                                "{status} on {method} {path}: {}",
+                                error_message(&text)
+                            ),
                         },
                         _ => {
                             return Err(PortError::Rejected {
                                 service: SERVICE,
-                                message: format!("{status}: {}", error_message(&text)),
+                                message: format!(
+                                    "{status} on {method} {path}: {}",
+                                    error_message(&text)
+                                ),
                             });
                         }
                     }
@@ -210,27 +240,44 @@ impl HttpZendesk {
                 Err(e) => transport(SERVICE, e),
             };
             attempt += 1;
-            if attempt >= self.config.attempts {
+            if attempt >= attempts {
                 return Err(outcome);
             }
             tokio::time::sleep(backoff(attempt - 1, self.config.backoff_base)).await;
         }
     }
 
-    /// The ticket's `updated_at`, for `safe_update`.
-    async fn updated_stamp(&self, number: &str) -> Result<Value, PortError> {
+    /// Whether a comment with `reference` is on the ticket (newest comments first).
+    async fn has_comment(&self, number: &str, reference: &str) -> Result<bool, PortError> {
         let v = self
-            .request("GET", &format!("/api/v2/tickets/{number}.json"), None)
+            .request(
+                "GET",
+                &format!("/api/v2/tickets/{number}/comments.json?sort_order=desc"),
+                None,
+            )
             .await?;
-        Ok(v["ticket"]["updated_at"].clone())
+        Ok(v["comments"].as_array().is_some_and(|comments| {
+            comments.iter().any(|c| {
+                ["body", "plain_body"]
+                    .iter()
+                    .any(|k| c[*k].as_str().is_some_and(|t| t.contains(reference)))
+            })
+        }))
     }
 
-    async fn send_call(&self, call: &ZendeskCall) -> Result<(), PortError> {
-        let ticket_update = self.config.safe_update
-            && call.method == "PUT"
+    /// Sends one call. Tags and other calls that are safe to repeat use the retry
+    /// policy as they are. A ticket update carries a comment, so it is never simply
+    /// repeated: after a failure that may have reached Zendesk (a timeout, a 5xx), or
+    /// on a replay, the ticket's comments are read first and a note that is there
+    /// already is not posted again; a public reply that solves the ticket is not sent
+    /// to a ticket that is solved. With `safe_update`, each update carries the
+    /// ticket's `updated_stamp`, and a 409 (the ticket changed in between) reads it
+    /// again and retries once.
+    async fn send_call(&self, call: &ZendeskCall, replay: bool) -> Result<(), PortError> {
+        let is_ticket_update = call.method == "PUT"
             && call.path.ends_with(".json")
             && call.body.get("ticket").is_some();
-        if !ticket_update {
+        if !is_ticket_update {
             self.request(&call.method, &call.path, Some(&call.body))
                 .await?;
             return Ok(());
@@ -241,28 +288,71 @@ impl HttpZendesk {
             .chars()
             .take_while(char::is_ascii_digit)
             .collect();
+        let reference = call.body["ticket"]["comment"]["body"]
+            .as_str()
+            .and_then(zendesk::find_reference)
+            .map(str::to_string);
+        let solves = call.body["ticket"]["status"] == "solved";
         let mut body = call.body.clone();
-        for refetched in [false, true] {
-            body["ticket"]["safe_update"] = json!(true);
-            body["ticket"]["updated_stamp"] = self.updated_stamp(&number).await?;
-            match self.request(&call.method, &call.path, Some(&body)).await {
-                Err(PortError::Rejected { message, .. })
-                    if message.starts_with("409") && !refetched =>
+        let (mut failures, mut conflicts) = (0, 0);
+        let mut may_have_landed = replay;
+        loop {
+            if may_have_landed
+                && let Some(r) = &reference
+                && self.has_comment(&number, r).await?
+            {
+                tracing::info!(ticket = %number, "the note is on the ticket already; not posting it again");
+                return Ok(());
+            }
+            if self.config.safe_update || solves {
+                let current = self
+                    .request("GET", &format!("/api/v2/tickets/{number}.json"), None)
+                    .await?;
+                if solves
+                    && matches!(
+                        current["ticket"]["status"].as_str(),
+                        Some("solved" | "closed")
+                    )
                 {
-                    tracing::info!(ticket = %number, "zendesk 409: the ticket changed meanwhile; refetching");
+                    tracing::info!(ticket = %number, "the ticket is solved already; the reply is not sent");
+                    return Ok(());
                 }
-                other => return other.map(|_| ()),
+                if self.config.safe_update {
+                    body["ticket"]["safe_update"] = json!(true);
+                    body["ticket"]["updated_stamp"] = current["ticket"]["updated_at"].clone();
+                }
+            }
+            match self
+                .request_with(&call.method, &call.path, Some(&body), 1)
+                .await
+            {
+                Ok(_) => return Ok(()),
+                Err(PortError::Rejected { message, .. })
+                    if message.starts_with("409") && conflicts == 0 =>
+                {
+                    conflicts += 1;
+                    tracing::info!(ticket = %number, "zendesk 409: the ticket changed meanwhile; reading it again");
+                }
+                Err(e @ PortError::Unavailable { .. }) => {
+                    failures += 1;
+                    if failures >= self.config.attempts {
+                        return Err(e);
+                    }
+                    may_have_landed = true;
+                    tracing::warn!(ticket = %number, error = %e, "zendesk update failed; checking the ticket before trying again");
+                    tokio::time::sleep(backoff(failures - 1, self.config.backoff_base)).await;
+                }
+                Err(e) => return Err(e),
             }
         }
-        unreachable!("the second attempt always returns")
     }
 }
 
 #[async_trait]
 impl ZendeskPort for HttpZendesk {
-    async fn apply(&self, calls: &[ZendeskCall]) -> Result<(), PortError> {
+    async fn apply(&self, calls: &[ZendeskCall], replay: bool) -> Result<(), PortError> {
         for call in calls {
-            self.send_call(call).await?;
+            self.send_call(call, replay).await?;
         }
         Ok(())
     }
