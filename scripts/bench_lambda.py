@@ -62,6 +62,16 @@ AWS_ROUND_TRIP_S = 0.010
 PROVIDER_WAIT_S = {"triage-function": 3 * 0.25, "alert-fanout": 0.3}
 
 
+class QuietServer(http.server.ThreadingHTTPServer):
+    """A server that does not print a trace when a client drops its connection (the
+    function process is stopped while it waits for its next event)."""
+
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass
+
+
 class Counter:
     """Counts and times the AWS calls passing through the proxy."""
 
@@ -116,7 +126,7 @@ def proxy_server(upstream, counter):
 
         do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = forward
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Proxy)
+    server = QuietServer(("127.0.0.1", free_port()), Proxy)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
@@ -168,7 +178,7 @@ class RuntimeApi:
                 self.send_header("content-length", "0")
                 self.end_headers()
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.server = QuietServer(("127.0.0.1", free_port()), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.address = f"127.0.0.1:{self.server.server_address[1]}"
 

@@ -85,6 +85,18 @@ async fn mount_comments(server: &MockServer, with_note: bool) {
         .await;
 }
 
+/// Answers 200 `{}` to every PUT (only to `only`, when given).
+async fn accept(server: &MockServer, only: Option<&str>) {
+    let mock = Mock::given(method("PUT"));
+    let mock = match only {
+        Some(p) => mock.and(path(p)),
+        None => mock,
+    };
+    mock.respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .mount(server)
+        .await;
+}
+
 async fn count(server: &MockServer, verb: &str, p: &str) -> usize {
     server
         .received_requests()
@@ -201,10 +213,7 @@ async fn zendesk_429_is_handed_back_with_its_delay_or_waited_out() {
         .up_to_n_times(1)
         .mount(&server)
         .await;
-    Mock::given(method("PUT"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
-        .mount(&server)
-        .await;
+    accept(&server, None).await;
     let patient = HttpZendesk::new(ZendeskConfig {
         wait_on_throttle: Some(Duration::from_secs(5)),
         ..config(&server)
@@ -256,11 +265,7 @@ async fn zendesk_409_refetches_the_stamp_and_retries_once() {
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("PUT"))
-        .and(path("/api/v2/tickets/1001/tags"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
-        .mount(&server)
-        .await;
+    accept(&server, Some("/api/v2/tickets/1001/tags")).await;
     zendesk(&server)
         .apply(&update_calls(), false)
         .await
@@ -285,11 +290,7 @@ async fn zendesk_409_refetches_the_stamp_and_retries_once() {
         .expect(2)
         .mount(&server)
         .await;
-    Mock::given(method("PUT"))
-        .and(path("/api/v2/tickets/1001/tags"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
-        .mount(&server)
-        .await;
+    accept(&server, Some("/api/v2/tickets/1001/tags")).await;
     let err = zendesk(&server)
         .apply(&update_calls(), false)
         .await
@@ -312,11 +313,7 @@ async fn a_ticket_update_is_never_posted_twice() {
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("PUT"))
-        .and(path("/api/v2/tickets/1001/tags"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
-        .mount(&server)
-        .await;
+    accept(&server, Some("/api/v2/tickets/1001/tags")).await;
     zendesk(&server)
         .apply(&update_calls(), false)
         .await
@@ -336,10 +333,7 @@ async fn a_ticket_update_is_never_posted_twice() {
         .up_to_n_times(1)
         .mount(&server)
         .await;
-    Mock::given(method("PUT"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
-        .mount(&server)
-        .await;
+    accept(&server, None).await;
     zendesk(&server)
         .apply(&update_calls(), false)
         .await
@@ -351,10 +345,7 @@ async fn a_ticket_update_is_never_posted_twice() {
         let server = MockServer::start().await;
         mount_ticket(&server).await;
         mount_comments(&server, on_ticket).await;
-        Mock::given(method("PUT"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
-            .mount(&server)
-            .await;
+        accept(&server, None).await;
         zendesk(&server).apply(&update_calls(), true).await.unwrap();
         assert_eq!(
             count(&server, "PUT", "/api/v2/tickets/1001.json").await,
@@ -383,10 +374,7 @@ async fn a_ticket_update_is_never_posted_twice() {
             ))
             .mount(&server)
             .await;
-        Mock::given(method("PUT"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
-            .mount(&server)
-            .await;
+        accept(&server, None).await;
         zendesk(&server)
             .apply(std::slice::from_ref(&reply), true)
             .await
