@@ -137,6 +137,69 @@ pub fn find_reference(text: &str) -> Option<&str> {
     })
 }
 
+/// Rank of a Zendesk priority value (`low` lowest); `None` for no or unknown priority.
+fn priority_rank(value: &serde_json::Value) -> Option<u8> {
+    match value.as_str()? {
+        "low" => Some(0),
+        "normal" => Some(1),
+        "high" => Some(2),
+        "urgent" => Some(3),
+        _ => None,
+    }
+}
+
+/// A person's choices win over the decision. When `current` (the ticket as Zendesk has
+/// it now, `{"ticket": {...}}`) is assigned to someone other than the decision's agent,
+/// somebody owns it already: the update `body` leaves the assignee and group as they
+/// are, and raises the priority but never lowers it (an outage still escalates; an
+/// agent's "urgent" stays). The note says what was kept, above its reference line.
+/// Returns the fields kept.
+pub fn keep_owner_choices(
+    body: &mut serde_json::Value,
+    current: &serde_json::Value,
+) -> Vec<&'static str> {
+    let now = &current["ticket"];
+    let update = &mut body["ticket"];
+    let Some(owner) = now["assignee_id"].as_u64() else {
+        return Vec::new();
+    };
+    if update.get("assignee_id").and_then(|v| v.as_u64()) == Some(owner) {
+        return Vec::new();
+    }
+    let Some(fields) = update.as_object_mut() else {
+        return Vec::new();
+    };
+    let mut kept = Vec::new();
+    for (key, label) in [("assignee_id", "assignee"), ("group_id", "group")] {
+        if fields.remove(key).is_some() {
+            kept.push(label);
+        }
+    }
+    let theirs = priority_rank(&now["priority"]);
+    if let (Some(theirs), Some(ours)) = (theirs, fields.get("priority").and_then(priority_rank))
+        && theirs > ours
+    {
+        fields.remove("priority");
+        kept.push("priority");
+    }
+    if kept.is_empty() {
+        return kept;
+    }
+    if let Some(slot) = fields.get_mut("comment").and_then(|c| c.get_mut("body"))
+        && let Some(text) = slot.as_str()
+        && let Some(at) = text.rfind(REFERENCE_PREFIX)
+    {
+        let text = format!(
+            "{}Kept as set in Zendesk (the ticket is assigned already): {}.\n\n{}",
+            &text[..at],
+            kept.join(", "),
+            &text[at..]
+        );
+        *slot = serde_json::Value::String(text);
+    }
+    kept
+}
+
 /// The calls that apply `decision` to its Zendesk ticket. Empty when the ticket id is
 /// not a Zendesk ticket number.
 pub fn plan(
@@ -199,4 +262,59 @@ pub fn plan(
         });
     }
     calls
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn update(priority: &str) -> serde_json::Value {
+        json!({"ticket": {
+            "priority": priority, "group_id": 11, "assignee_id": 21,
+            "comment": {"body": "Why:\n- outage\n\ntriage-ref: 0123456789ab\n", "public": false}
+        }})
+    }
+
+    #[test]
+    fn an_unassigned_ticket_takes_the_whole_decision() {
+        let mut body = update("normal");
+        let current =
+            json!({"ticket": {"assignee_id": null, "priority": "urgent", "group_id": 99}});
+        assert!(keep_owner_choices(&mut body, &current).is_empty());
+        assert_eq!(body, update("normal"));
+        // Assigned to the decision's own agent (an earlier attempt landed): no change.
+        let mine = json!({"ticket": {"assignee_id": 21, "priority": "urgent"}});
+        assert!(keep_owner_choices(&mut body, &mine).is_empty());
+        assert_eq!(body, update("normal"));
+    }
+
+    #[test]
+    fn an_owned_ticket_keeps_its_assignee_group_and_a_higher_priority() {
+        let mut body = update("normal");
+        let current = json!({"ticket": {"assignee_id": 77, "priority": "urgent", "group_id": 99}});
+        assert_eq!(
+            keep_owner_choices(&mut body, &current),
+            vec!["assignee", "group", "priority"]
+        );
+        let t = &body["ticket"];
+        assert!(t.get("assignee_id").is_none() && t.get("group_id").is_none());
+        assert!(t.get("priority").is_none());
+        let note = t["comment"]["body"].as_str().unwrap();
+        assert!(
+            note.ends_with("- outage\n\nKept as set in Zendesk (the ticket is assigned already): assignee, group, priority.\n\ntriage-ref: 0123456789ab\n"),
+            "{note}"
+        );
+        assert_eq!(find_reference(note), Some("triage-ref: 0123456789ab"));
+    }
+
+    #[test]
+    fn an_owned_ticket_is_still_escalated() {
+        let mut body = update("urgent");
+        let current = json!({"ticket": {"assignee_id": 77, "priority": "normal"}});
+        assert_eq!(
+            keep_owner_choices(&mut body, &current),
+            vec!["assignee", "group"]
+        );
+        assert_eq!(body["ticket"]["priority"], "urgent");
+    }
 }

@@ -31,6 +31,7 @@ fn config(server: &MockServer) -> ZendeskConfig {
         backoff_base: Duration::from_millis(10),
         wait_on_throttle: None,
         safe_update: true,
+        keep_assigned: true,
     }
 }
 
@@ -161,6 +162,55 @@ async fn zendesk_update_sends_the_documented_requests() {
         body["ticket"].get("tags").is_none(),
         "tags go through the tags endpoint"
     );
+}
+
+#[tokio::test]
+async fn zendesk_leaves_an_assigned_ticket_with_its_owner_unless_told_otherwise() {
+    for keep in [true, false] {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/api/v2/tickets/1001.json"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ticket": {
+                "id": 1001, "updated_at": STAMP, "assignee_id": 77, "group_id": 9, "priority": "urgent"
+            }})))
+            .mount(&server)
+            .await;
+        accept(&server, None).await;
+        let z = HttpZendesk::new(ZendeskConfig {
+            keep_assigned: keep,
+            ..config(&server)
+        });
+        z.apply(&update_calls(), false).await.unwrap();
+        let put = server
+            .received_requests()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|r| r.method.as_str() == "PUT" && r.url.path() == "/api/v2/tickets/1001.json")
+            .unwrap();
+        let body: Value = serde_json::from_slice(&put.body).unwrap();
+        let t = &body["ticket"];
+        assert_eq!(t["updated_stamp"], STAMP);
+        let text = t["comment"]["body"].as_str().unwrap();
+        if keep {
+            assert!(
+                t.get("group_id").is_none() && t.get("priority").is_none(),
+                "{t}"
+            );
+            assert!(
+                text.contains(
+                    "Kept as set in Zendesk (the ticket is assigned already): group, priority."
+                ),
+                "{text}"
+            );
+        } else {
+            assert_eq!(
+                (t["group_id"].clone(), t["priority"].clone()),
+                (json!(1), json!("high"))
+            );
+            assert_eq!(text, note());
+        }
+    }
 }
 
 #[tokio::test]

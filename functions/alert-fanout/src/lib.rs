@@ -9,7 +9,7 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::{Error, LambdaEvent};
 use triage_shared::adapters::aws::SqsQueue;
-use triage_shared::adapters::sqs_batch::{Failure, process_batch};
+use triage_shared::adapters::sqs_batch::{Failure, process_batch, time_for_records};
 use triage_shared::fanout::{Outcome, deliver};
 use triage_shared::messages::AlertMessage;
 use triage_shared::ports::{AlertLedger, Notifier};
@@ -82,5 +82,11 @@ pub async fn handle(
     deps: &Deps<'_>,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error> {
-    Ok(process_batch(&event.payload.records, deps.source, |r| process(deps, r)).await)
+    let time = time_for_records(event.context.deadline);
+    Ok(
+        process_batch(&event.payload.records, deps.source, time, |r| {
+            process(deps, r)
+        })
+        .await,
+    )
 }

@@ -91,6 +91,15 @@ impl Fixture {
         &self,
         zendesk: &dyn ZendeskPort,
     ) -> (Vec<String>, Vec<aws_sdk_sqs::types::Message>) {
+        self.run_batch_until(zendesk, Context::default()).await
+    }
+
+    /// Runs a batch with the given invocation context (and its deadline).
+    async fn run_batch_until(
+        &self,
+        zendesk: &dyn ZendeskPort,
+        context: Context,
+    ) -> (Vec<String>, Vec<aws_sdk_sqs::types::Message>) {
         let messages = self.stack.receive(&self.stack.triage_queue, 0).await;
         let event: SqsEvent =
             serde_json::from_value(self.stack.sqs_event(&self.stack.triage_queue, &messages))
@@ -109,7 +118,7 @@ impl Fixture {
             source: &self.source,
             llm: None,
         };
-        let response = handle(&deps, LambdaEvent::new(event, Context::default()))
+        let response = handle(&deps, LambdaEvent::new(event, context))
             .await
             .unwrap();
         let failed: Vec<String> = response
@@ -337,6 +346,73 @@ async fn a_throttled_zendesk_hands_the_message_back_for_later() {
         .unwrap()
         .unwrap();
     assert!(!stored.completed);
+}
+
+/// A Zendesk that hangs on one ticket's update and records the others.
+struct HangsOn<'a> {
+    path: &'static str,
+    recorder: &'a S3ZendeskRecorder,
+}
+
+#[async_trait]
+impl ZendeskPort for HangsOn<'_> {
+    async fn apply(&self, calls: &[ZendeskCall], replay: bool) -> Result<(), PortError> {
+        if calls.iter().any(|c| c.path.starts_with(self.path)) {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+        }
+        self.recorder.apply(calls, replay).await
+    }
+    async fn fetch_ticket(&self, _: u64) -> Result<Ticket, PortError> {
+        unreachable!()
+    }
+}
+
+#[tokio::test]
+async fn a_record_still_running_near_the_deadline_fails_alone_and_resumes_later() {
+    let f = Fixture::new().await;
+    for (id, text) in [
+        ("5501", "Every webhook fails with a 500 since this morning."),
+        ("5502", "Where can I download our invoices?"),
+    ] {
+        f.arrive(&ticket(id, "Atlas Outdoor", "Help", text)).await;
+    }
+    let hangs = HangsOn {
+        path: "/api/v2/tickets/5501",
+        recorder: &f.recorder,
+    };
+    let mut context = Context::default();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    context.deadline = (now + Duration::from_secs(4)).as_millis() as u64;
+    let started = std::time::Instant::now();
+    let (failed, messages) = f.run_batch_until(&hangs, context).await;
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(4), "the batch ended in {took:?}");
+    let slow = messages
+        .iter()
+        .find(|m| m.body().unwrap().contains("5501"))
+        .unwrap();
+    assert_eq!(failed, vec![slow.message_id().unwrap().to_string()]);
+    let id = |n: &str| TicketId::parse(n).unwrap();
+    assert!(
+        f.store
+            .decision(&id("5502"))
+            .await
+            .unwrap()
+            .unwrap()
+            .completed
+    );
+    let stopped = f.store.decision(&id("5501")).await.unwrap().unwrap();
+    assert!(!stopped.completed, "stopped before Zendesk took the update");
+
+    // The message comes back and finishes with the decision already stored.
+    let (failed, messages) = f.run_batch(&f.recorder).await;
+    assert_eq!(messages.len(), 1);
+    assert!(failed.is_empty(), "{failed:?}");
+    let done = f.store.decision(&id("5501")).await.unwrap().unwrap();
+    assert!(done.completed);
+    assert_eq!(done.decision, stopped.decision);
 }
 
 #[tokio::test]

@@ -8,9 +8,14 @@
 //! delay it asked for, re-sent as a new message so that a long spell of throttling
 //! does not push healthy messages into the dead-letter queue; other failures return
 //! after the visibility timeout.
+//!
+//! A batch also has a deadline, the invocation's end less a reserve: a record still
+//! running then is stopped and reported as failed, so that the records already done
+//! are not handed back with it (as they would be if the invocation timed out). The
+//! work is idempotent, so a record stopped half-way resumes on its next delivery.
 
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsMessage};
 
@@ -21,6 +26,23 @@ use crate::ports::PortError;
 const THROTTLE_DEFAULT: Duration = Duration::from_secs(30);
 /// The longest delay an SQS message can carry.
 const MAX_DELAY_SECS: u64 = 900;
+/// The time kept, before the invocation's deadline, to report the batch.
+const RESERVE: Duration = Duration::from_secs(5);
+
+/// The time the records may take, from the invocation deadline (milliseconds since
+/// the Unix epoch, as the Lambda context gives it; 0 means none): what is left less a
+/// reserve for reporting the batch (5 s, or a quarter of what is left when that is
+/// shorter).
+pub fn time_for_records(deadline_ms: u64) -> Option<Duration> {
+    if deadline_ms == 0 {
+        return None;
+    }
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let left = Duration::from_millis(deadline_ms).saturating_sub(now);
+    Some(left.saturating_sub(RESERVE.min(left / 4)))
+}
 
 /// Why a record was not processed.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,17 +70,33 @@ impl From<PortError> for Failure {
     }
 }
 
-/// Runs `process` on every record at once and reports the ones that failed.
+/// Runs `process` on every record at once, stopping the ones still running after
+/// `time` (see [`time_for_records`]), and reports the ones that failed.
 pub async fn process_batch<'r, F, Fut>(
     records: &'r [SqsMessage],
     source: &SqsQueue,
+    time: Option<Duration>,
     process: F,
 ) -> SqsBatchResponse
 where
     F: Fn(&'r SqsMessage) -> Fut,
     Fut: Future<Output = Result<(), Failure>>,
 {
-    let results = futures::future::join_all(records.iter().map(process)).await;
+    let results = futures::future::join_all(records.iter().map(|record| {
+        let work = process(record);
+        async move {
+            let Some(time) = time else {
+                return work.await;
+            };
+            tokio::time::timeout(time, work).await.unwrap_or_else(|_| {
+                Err(Failure::Retry(format!(
+                    "stopped after {} ms, before the invocation's deadline",
+                    time.as_millis()
+                )))
+            })
+        }
+    }))
+    .await;
     let mut response = SqsBatchResponse::default();
     for (record, result) in records.iter().zip(results) {
         let Err(failure) = result else { continue };
@@ -103,4 +141,23 @@ where
         response.batch_item_failures.push(item);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn in_ms(d: Duration) -> u64 {
+        (SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + d).as_millis() as u64
+    }
+
+    #[test]
+    fn the_records_get_the_time_left_less_a_reserve() {
+        assert_eq!(time_for_records(0), None, "no deadline given");
+        let long = time_for_records(in_ms(Duration::from_secs(120))).unwrap();
+        assert!(long > Duration::from_secs(114) && long <= Duration::from_secs(115));
+        let short = time_for_records(in_ms(Duration::from_secs(8))).unwrap();
+        assert!(short > Duration::from_millis(5900) && short <= Duration::from_secs(6));
+        assert_eq!(time_for_records(1), Some(Duration::ZERO), "already past");
+    }
 }

@@ -44,6 +44,10 @@ pub struct ZendeskConfig {
     /// which hands the message back to SQS instead of sleeping).
     pub wait_on_throttle: Option<Duration>,
     pub safe_update: bool,
+    /// Leave an assigned ticket's assignee and group, and a higher priority, as a
+    /// person set them (`ZENDESK_KEEP_ASSIGNED`, default true; see
+    /// [`zendesk::keep_owner_choices`]).
+    pub keep_assigned: bool,
 }
 
 impl ZendeskConfig {
@@ -85,6 +89,7 @@ impl ZendeskConfig {
             backoff_base: Duration::from_millis(300),
             wait_on_throttle: None,
             safe_update: true,
+            keep_assigned: env.parse("ZENDESK_KEEP_ASSIGNED")?.unwrap_or(true),
         }))
     }
 }
@@ -304,7 +309,11 @@ impl HttpZendesk {
                 tracing::info!(ticket = %number, "the note is on the ticket already; not posting it again");
                 return Ok(());
             }
-            if self.config.safe_update || solves {
+            let routes = body["ticket"].get("assignee_id").is_some()
+                || body["ticket"].get("group_id").is_some()
+                || body["ticket"].get("priority").is_some();
+            let keep = self.config.keep_assigned && routes;
+            if self.config.safe_update || solves || keep {
                 let current = self
                     .request("GET", &format!("/api/v2/tickets/{number}.json"), None)
                     .await?;
@@ -316,6 +325,13 @@ impl HttpZendesk {
                 {
                     tracing::info!(ticket = %number, "the ticket is solved already; the reply is not sent");
                     return Ok(());
+                }
+                if keep {
+                    body = call.body.clone();
+                    let kept = zendesk::keep_owner_choices(&mut body, &current);
+                    if !kept.is_empty() {
+                        tracing::info!(ticket = %number, ?kept, "the ticket is assigned already; keeping what was set");
+                    }
                 }
                 if self.config.safe_update {
                     body["ticket"]["safe_update"] = json!(true);
