@@ -52,6 +52,35 @@ const INQUIRY: &[Signal] = &[
     Signal::PricingQuestion,
 ];
 
+/// Words saying a problem goes on ("still missing", "fehlen weiterhin"): next to a
+/// malfunction they keep it open even when an earlier part of it was fixed.
+const STILL: &[&str] = &[
+    "still",
+    "toujours",
+    "weiterhin",
+    "immer",
+    "todavia",
+    "aun",
+    "sigue",
+    "siguen",
+];
+
+/// Whether a malfunction is said to go on: a malfunction hit in a sentence with a
+/// word of [`STILL`].
+fn still_going_on(found: &Found, text: &Prepared) -> bool {
+    MALFUNCTION.iter().flat_map(|s| found.of(*s)).any(|h| {
+        let sentence = text.sentence_of(h.start);
+        let first = (0..h.start)
+            .rev()
+            .take_while(|&k| text.sentence_of(k) == sentence)
+            .last()
+            .unwrap_or(h.start);
+        (first..text.len())
+            .take_while(|&k| text.sentence_of(k) == sentence)
+            .any(|k| STILL.contains(&text.token(k)))
+    })
+}
+
 /// Things counted in amounts that matter ("340 units", "140 commandes").
 const ENTITIES: &[&str] = &[
     "orders",
@@ -308,11 +337,12 @@ pub fn assess(
     };
     let mut floor_note = String::new();
     // Something broken with a workaround is still P2 (the definition of P2), unless it
-    // is cosmetic or already over.
+    // is cosmetic or already over ("fixed, thanks" is over; "fixed, but three days are
+    // still missing" is not).
     if clearly_broken
         && priority == Priority::P3
         && !found.has(Signal::Minor)
-        && !found.has(Signal::PastIncident)
+        && (!found.has(Signal::PastIncident) || still_going_on(found, text))
     {
         priority = Priority::P2;
         floor_note = "; kept at P2: something is broken (workaround or not)".to_string();
