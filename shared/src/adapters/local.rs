@@ -327,11 +327,18 @@ impl<T: Serialize + Send> Element for T {
     }
 }
 
+/// Elements handed to the writer thread at once: one wake-up per batch, not per element.
+const BATCH: usize = 64;
+
+/// A batch of elements on its way to the writer thread.
+type Batch = Vec<Box<dyn Element>>;
+
 /// A JSON array written element by element on a background thread, so that
 /// serialising and writing large logs overlaps with triage. Elements are written in
-/// the order they are pushed.
+/// the order they are pushed, handed over in batches.
 pub struct JsonArrayWriter {
-    sender: Mutex<Option<std::sync::mpsc::SyncSender<Box<dyn Element>>>>,
+    sender: Mutex<Option<std::sync::mpsc::SyncSender<Batch>>>,
+    pending: Mutex<Batch>,
     worker: Mutex<Option<std::thread::JoinHandle<std::io::Result<()>>>>,
     count: std::sync::atomic::AtomicUsize,
 }
@@ -345,10 +352,10 @@ impl JsonArrayWriter {
     }
 
     pub fn new(mut out: Box<dyn Write + Send>) -> Self {
-        let (sender, receiver) = std::sync::mpsc::sync_channel::<Box<dyn Element>>(4096);
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Batch>(64);
         let worker = std::thread::spawn(move || -> std::io::Result<()> {
             let mut first = true;
-            for element in receiver {
+            for element in receiver.into_iter().flatten() {
                 out.write_all(if first { b"[\n" } else { b",\n" })?;
                 element.write_to(&mut out)?;
                 first = false;
@@ -358,25 +365,39 @@ impl JsonArrayWriter {
         });
         Self {
             sender: Mutex::new(Some(sender)),
+            pending: Mutex::new(Vec::with_capacity(BATCH)),
             worker: Mutex::new(Some(worker)),
             count: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
     pub fn push<T: Serialize + Send + 'static>(&self, item: T) -> std::io::Result<()> {
+        let full = {
+            let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+            pending.push(Box::new(item));
+            (pending.len() >= BATCH)
+                .then(|| std::mem::replace(&mut *pending, Vec::with_capacity(BATCH)))
+        };
+        self.count
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        match full {
+            Some(batch) => self.hand_over(batch),
+            None => Ok(()),
+        }
+    }
+
+    /// Sends a batch to the writer thread; when it has stopped, reports its error.
+    fn hand_over(&self, batch: Batch) -> std::io::Result<()> {
         let sent = {
             let sender = self.sender.lock().unwrap_or_else(|p| p.into_inner());
             match sender.as_ref() {
-                Some(s) => s.send(Box::new(item)).is_ok(),
+                Some(s) => s.send(batch).is_ok(),
                 None => return Err(std::io::Error::other("the log is already closed")),
             }
         };
         if sent {
-            self.count
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             Ok(())
         } else {
-            // The writer stopped: report its error.
             self.finish()?;
             Err(std::io::Error::other("the log writer stopped"))
         }
@@ -393,7 +414,15 @@ impl JsonArrayWriter {
     /// Closes the array, waits for everything to be written and reports any write
     /// error. Safe to call twice.
     pub fn finish(&self) -> std::io::Result<()> {
-        drop(self.sender.lock().unwrap_or_else(|p| p.into_inner()).take());
+        let rest = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
+        let sender = self.sender.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(s) = &sender
+            && !rest.is_empty()
+        {
+            // A failed send means the writer stopped; its error is reported below.
+            let _ = s.send(rest);
+        }
+        drop(sender);
         match self.worker.lock().unwrap_or_else(|p| p.into_inner()).take() {
             Some(handle) => handle
                 .join()
@@ -655,5 +684,34 @@ mod tests {
         w.finish().unwrap();
         let v: serde_json::Value = serde_json::from_slice(&buf.0.lock().unwrap()).unwrap();
         assert_eq!(v, serde_json::json!([1, {"a": "</script>"}]));
+    }
+
+    #[test]
+    fn json_array_writer_keeps_order_across_batches_and_reports_a_failed_write() {
+        let buf = Shared::default();
+        let w = JsonArrayWriter::new(Box::new(buf.clone()));
+        let n = BATCH * 3 + 5;
+        for i in 0..n {
+            w.push(i).unwrap();
+        }
+        assert_eq!(w.len(), n);
+        w.finish().unwrap();
+        let v: Vec<usize> = serde_json::from_slice(&buf.0.lock().unwrap()).unwrap();
+        assert_eq!(v, (0..n).collect::<Vec<_>>());
+
+        struct Full;
+        impl Write for Full {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(std::io::Error::other("disk full"))
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let w = JsonArrayWriter::new(Box::new(Full));
+        for i in 0..10 {
+            w.push(i).unwrap();
+        }
+        assert_eq!(w.finish().unwrap_err().to_string(), "disk full");
     }
 }
