@@ -10,8 +10,9 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-/// A run allocates many small strings on two threads; mimalloc's per-thread heaps avoid
-/// the system allocator's lock contention (see BENCHMARKS.md).
+/// A run allocates many small strings on the main thread and the log writer threads;
+/// mimalloc's per-thread heaps avoid the system allocator's lock contention (see
+/// BENCHMARKS.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -274,6 +274,66 @@ async fn zendesk_429_is_handed_back_with_its_delay_or_waited_out() {
 }
 
 #[tokio::test]
+async fn zendesk_reads_the_owner_again_after_a_409() {
+    const NEWER: &str = "2026-11-26T12:00:09Z";
+    let server = MockServer::start().await;
+    // Assigned (and urgent) on the first read; unassigned again on the second.
+    Mock::given(method("GET"))
+        .and(path("/api/v2/tickets/1001.json"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ticket": {
+            "id": 1001, "updated_at": STAMP, "assignee_id": 77, "priority": "urgent"
+        }})))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/tickets/1001.json"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ticket": {
+            "id": 1001, "updated_at": NEWER, "assignee_id": null, "priority": null
+        }})))
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path("/api/v2/tickets/1001.json"))
+        .and(body_partial_json(
+            json!({"ticket": {"updated_stamp": STAMP}}),
+        ))
+        .respond_with(ResponseTemplate::new(409).set_body_json(json!({"error": "UpdateConflict"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    accept(&server, None).await;
+    zendesk(&server)
+        .apply(&update_calls(), false)
+        .await
+        .unwrap();
+    let puts: Vec<Value> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.method.as_str() == "PUT" && r.url.path() == "/api/v2/tickets/1001.json")
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert_eq!(puts.len(), 2);
+    assert!(
+        puts[0]["ticket"].get("group_id").is_none(),
+        "kept while assigned"
+    );
+    let retry = &puts[1]["ticket"];
+    assert_eq!(retry["updated_stamp"], NEWER);
+    assert_eq!(
+        (retry["group_id"].clone(), retry["priority"].clone()),
+        (json!(1), json!("high"))
+    );
+    assert_eq!(
+        retry["comment"]["body"],
+        note(),
+        "no 'kept' line once unassigned"
+    );
+}
+
+#[tokio::test]
 async fn zendesk_409_refetches_the_stamp_and_retries_once() {
     const NEWER: &str = "2026-11-26T12:00:09Z";
     let server = MockServer::start().await;

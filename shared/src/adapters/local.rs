@@ -372,32 +372,28 @@ impl JsonArrayWriter {
     }
 
     pub fn push<T: Serialize + Send + 'static>(&self, item: T) -> std::io::Result<()> {
-        let full = {
-            let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-            pending.push(Box::new(item));
-            (pending.len() >= BATCH)
-                .then(|| std::mem::replace(&mut *pending, Vec::with_capacity(BATCH)))
-        };
-        self.count
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        match full {
-            Some(batch) => self.hand_over(batch),
-            None => Ok(()),
-        }
-    }
-
-    /// Sends a batch to the writer thread; when it has stopped, reports its error.
-    fn hand_over(&self, batch: Batch) -> std::io::Result<()> {
         let sent = {
+            // Batches leave in push order: the pending lock is held until the batch is
+            // handed over (locks are always taken pending, then sender).
+            let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
             let sender = self.sender.lock().unwrap_or_else(|p| p.into_inner());
-            match sender.as_ref() {
-                Some(s) => s.send(batch).is_ok(),
-                None => return Err(std::io::Error::other("the log is already closed")),
+            let Some(s) = sender.as_ref() else {
+                return Err(std::io::Error::other("the log is already closed"));
+            };
+            pending.push(Box::new(item));
+            self.count
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if pending.len() >= BATCH {
+                let batch = std::mem::replace(&mut *pending, Vec::with_capacity(BATCH));
+                s.send(batch).is_ok()
+            } else {
+                true
             }
         };
         if sent {
             Ok(())
         } else {
+            // The writer stopped: report its error.
             self.finish()?;
             Err(std::io::Error::other("the log writer stopped"))
         }
@@ -698,6 +694,7 @@ mod tests {
         w.finish().unwrap();
         let v: Vec<usize> = serde_json::from_slice(&buf.0.lock().unwrap()).unwrap();
         assert_eq!(v, (0..n).collect::<Vec<_>>());
+        assert!(w.push(n).is_err(), "a closed log refuses more");
 
         struct Full;
         impl Write for Full {

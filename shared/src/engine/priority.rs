@@ -58,9 +58,7 @@ const STILL: &[&str] = &[
     "still",
     "toujours",
     "weiterhin",
-    "immer",
     "todavia",
-    "aun",
     "sigue",
     "siguen",
 ];

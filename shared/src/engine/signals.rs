@@ -127,6 +127,7 @@ impl Signal {
                 | Signal::DataLoss
                 | Signal::SecurityBreach
                 | Signal::Minor
+                | Signal::PastIncident
         )
     }
 }
@@ -145,9 +146,10 @@ pub fn phrases(signal: Signal) -> &'static [&'static str] {
             "went|goes|is|are down since",
             "outage|outages",
             "downtime",
-            "503|502|504 ~ everywhere|all|everyone|every",
+            "503|502|504 ~ everywhere|all|everyone",
+            "503|502|504 ~~ every|all ~ page|pages|request|requests|call|calls",
             "bad gateway ~ every|everywhere|all|everyone",
-            "is ~ something|everything ~ down",
+            "is something|everything down",
             "error on every|all ~ page|pages|request|requests",
             "everything is|seems ~ down|broken|dead",
             "whole|entire ~ platform|site|store|system|app|dashboard ~ down|broken|dead|unusable",
@@ -179,8 +181,8 @@ pub fn phrases(signal: Signal) -> &'static [&'static str] {
             "no orders ~ since|coming|for|today|processed|synced|reached|arriving|in",
             "none of ~ orders",
             "zero orders",
-            "zero|0 ~ orders ~ in|since|today|for",
-            "none of ~ customers ~ can ~ checkout|check|pay|buy|order|get through",
+            "had|got|received|seen ~ zero|0 ~ orders",
+            "none of ~ customers ~ can ~ checkout|pay|buy|order, none of ~ customers ~ can ~ get through",
             "nobody ~ can|could ~ checkout|pay|buy|purchase, no one ~ can|could ~ checkout|pay|buy|purchase",
             "declining|declined|rejecting|rejected ~ every|all ~ card|cards|payment|payments|order|orders|transaction|transactions",
             "checkout ~~ nicht ~ abgeschlossen|moglich",
@@ -238,10 +240,11 @@ pub fn phrases(signal: Signal) -> &'static [&'static str] {
         ],
         SecurityBreach => &[
             "security|data|privacy|possible|potential|suspected|serious ~ breach|breaches",
+            "was|had|detected|discovered|suffered ~ a ~ breach",
             "breach|breached ~ data|account|accounts|system|systems|notification|notifications",
             "been|were|was ~ breached",
-            "unknown|unrecognised|unrecognized|suspicious|foreign ~ ip|ips|logins|login|sessions|requests|devices",
-            "ip|ips|logins|requests|sessions ~ we ~ dont|cant|cannot ~ recogni*, ip|ips|logins|requests|sessions ~ we do not recogni*",
+            "unknown|unrecognised|unrecognized|suspicious ~ ip|ips|logins|login",
+            "ip|ips|logins ~ we ~ dont|cant|cannot ~ recogni*, ip|ips|logins ~ we do not recogni*",
             "hacked|hacker|hackers",
             "compromised",
             "unauthorized|unauthorised ~ access|login|logins|charges|user|users|party|parties",
@@ -536,7 +539,7 @@ pub fn phrases(signal: Signal) -> &'static [&'static str] {
             "some|few|couple ~ orders|customers|events|products|users|transactions",
             "one|single|1 ~ order|customer|product|transaction|user|store",
             "a few",
-            "just|only ~ this|one ~ widget|report|chart|column|tab|page|field|screen",
+            "just|only this|one ~ widget|report|chart|column|tab|page|field|screen",
             "occasionally|sometimes",
             "certain|certaines|certains",
             "quelques",
@@ -562,7 +565,7 @@ pub fn phrases(signal: Signal) -> &'static [&'static str] {
             "not urgent|critical|blocking",
             "low priority",
             "whenever you ~ can|get|have",
-            "just flagging, for what it s worth",
+            "just flagging",
             "when you get a chance",
             "rien d urgent",
             "pas urgent|grave|bloquant",
@@ -653,15 +656,14 @@ pub fn phrases(signal: Signal) -> &'static [&'static str] {
             "ist ~ behoben|wieder",
             "vorfallbericht",
             "ya ~ resuelto|funciona",
-            "syncing|flowing|firing|running|arriving|loading|updating|sending ~ again",
-            "coming ~ in ~ again",
-            "were|was ~ on us, our mistake, our fault",
-            "hat sich ~ erledigt, erledigt",
-            "kommen|funktioniert|lauft|laufen ~ wieder",
-            "fonctionne|marche|remonte|remontent ~ a|de ~ nouveau",
-            "c est ~ resolu|regle, rentre dans l ordre",
-            "resuelto|solucionado",
-            "funciona|funcionan ~ de nuevo, funciona|funcionan ~ otra vez",
+            "is|are|now syncing|flowing|firing|running|arriving|loading|updating|sending again",
+            "is|are|now coming in again",
+            "were on us, was on us, our mistake, our fault",
+            "hat sich erledigt",
+            "fonctionne|marche|remonte|remontent a|de nouveau",
+            "c est resolu|regle, rentre dans l ordre",
+            "esta|quedo|queda resuelto|solucionado",
+            "funciona|funcionan de nuevo, funciona|funcionan otra vez, vuelve|vuelven a funcionar",
         ],
 
         // Teams.
@@ -762,7 +764,7 @@ pub fn phrases(signal: Signal) -> &'static [&'static str] {
             "downgrade|downgrading|downgraded",
             "price|pricing ~ increase|change|changes|jump",
             "current|smaller|cheaper|lower ~ plan|tier",
-            "plan ~ mas ~ pequeno|barato, plan inferieur|moins cher, kleineren|gunstigeren ~ tarif|plan",
+            "plan ~ mas ~ pequeno|barato, plan inferieur, plan moins cher, kleineren|gunstigeren ~ tarif|plan",
         ],
         Security => &[
             "security|secure|vulnerability|vulnerabilities",
@@ -1009,7 +1011,7 @@ pub fn phrases(signal: Signal) -> &'static [&'static str] {
             "uberlegen ob",
             "no ~ renovar|renovaremos",
             "replanteando|reconsiderando",
-            "suite de notre ~ collaboration|partenariat|relation",
+            "reflechir*|reconsider* ~~ collaboration|partenariat|relation",
             "defend|justify ~ this|your|the ~ tool|product|platform|spend|subscription|contract|cost|price",
             "zusammenarbeit ~ uberdenken|uberprufen|beenden",
             "replantear* ~ relacion|colaboracion|contrato",
@@ -1020,7 +1022,8 @@ pub fn phrases(signal: Signal) -> &'static [&'static str] {
             "file|filing|open|opening ~ a ~ dispute",
             "lawyer|lawyers|attorney|sue|lawsuit|court, legal action|steps|proceedings",
             "disput* ~ amex|visa|mastercard|bank|card|paypal|charge|charges",
-            "review|reviewing ~ the|our ~ contract, contract review",
+            "review ~ the|our ~ contract, contract review",
+            "legal|lawyers|counsel ~~ reviewing ~ the|our ~ contract",
             "breach of contract",
             "avocat|litige, mise en demeure",
             "anwalt|rechtliche|rechtsabteilung|klage",
@@ -1200,9 +1203,9 @@ pub fn exclusions(signal: Signal) -> &'static [&'static str] {
         ],
         PricingRequest => &[
             "price ~ increase|hike|went|too|complaint",
-            "compare at ~ price|prices",
-            "selling|sale|retail|product|products|item|unit|actual ~ price|prices|pricing",
-            "price|prices|pricing ~ column|columns|field|fields|instead",
+            "compare at price|prices",
+            "selling|sale|retail|item|unit|actual price|prices",
+            "price|prices column|columns|field|fields",
             "too expensive",
             "charged|overcharged",
             "invoice|refund|dispute",
@@ -1215,7 +1218,7 @@ pub fn exclusions(signal: Signal) -> &'static [&'static str] {
         ],
         CancelIntent => &[
             "keep|keeps|kept ~ going|goes|went|jumping ~ back to",
-            "go|going|went|goes|get|got ~ back to ~ the|my|our|that ~ dashboard|page|settings|tab|report|screen|app|list|overview",
+            "go|going|went|goes|get|got ~ back to ~ the|my|our|that ~ dashboard|page|settings|tab|report|screen|list|overview",
             "cancel* ~ order|orders|shipment|label|payment|refund|invoice|request|webhook|subscription ~ for ~ customer|customers|sync|job|import|export|duplicate",
             "cancel* ~ this|that|the|one ~ order|duplicate|shipment",
             "order|orders ~ cancel*",
@@ -1230,8 +1233,8 @@ pub fn exclusions(signal: Signal) -> &'static [&'static str] {
         ],
         Escalation => &[
             "account manager ~ is|said|told|mentioned|asked|suggested",
-            "escalated|escalating ~ to ~ on|oncall|engineering|tier|level|l2|l3|dev|devs|developers|product|our",
-            "escalation ~ closed|resolved|is over",
+            "escalated|escalating ~ to ~ on|oncall|engineering|tier|l2|l3|dev|devs|developers",
+            "escalation ~ closed|resolved, escalation ~ is over",
         ],
         Threat => &["legal ~ team|department|entity|name|requirements"],
         Fulfillment => {
@@ -1239,7 +1242,7 @@ pub fn exclusions(signal: Signal) -> &'static [&'static str] {
         }
         Tracking => &[
             "track ~ record",
-            "guten|pro|jeden|am|den|einen|einem|nachsten|ganzen ~ tag",
+            "guten tag, pro tag, jeden tag, am tag, am nachsten tag, den ganzen tag, einen tag",
         ],
         Repeated => &[
             "still ~ works|working|valid|good|want|need|open|possible",
@@ -1267,9 +1270,10 @@ pub fn exclusions(signal: Signal) -> &'static [&'static str] {
             "401|403 ~ unauthorized|unauthorised",
             "unauthorized|unauthorised ~ error|response|status|401|403",
             "pirate ship",
-            "breach of ~ trust|contract|sla|the|uptime|service|agreement|terms|warranty|commitment",
-            "sla|contract|contractual|warranty|uptime ~ breach|breaches",
-            "is|was|has|have ~ our|my ~ account|store|data|shop ~ compromised|hacked|breached|leaked",
+            "breach of ~ trust|contract|sla|uptime|service|agreement|terms|warranty|commitment",
+            "sla|contract|contractual|warranty|uptime ~ breach|breaches|breached",
+            "is|was our|my account|store|shop|data compromised|hacked|breached|leaked",
+            "has|have|was|were|is our|my account|store|shop|data been ~ hacked|compromised|breached|leaked",
             "unknown ~ error|reason|cause",
         ],
         RevenueBlocked => &[

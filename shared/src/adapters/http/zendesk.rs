@@ -309,9 +309,11 @@ impl HttpZendesk {
                 tracing::info!(ticket = %number, "the note is on the ticket already; not posting it again");
                 return Ok(());
             }
-            let routes = body["ticket"].get("assignee_id").is_some()
-                || body["ticket"].get("group_id").is_some()
-                || body["ticket"].get("priority").is_some();
+            // From the call as planned: an earlier pass may have stripped `body`.
+            let planned = &call.body["ticket"];
+            let routes = ["assignee_id", "group_id", "priority"]
+                .iter()
+                .any(|k| planned.get(*k).is_some());
             let keep = self.config.keep_assigned && routes;
             if self.config.safe_update || solves || keep {
                 let current = self
