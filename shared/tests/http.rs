@@ -110,6 +110,18 @@ async fn count(server: &MockServer, verb: &str, p: &str) -> usize {
 
 const STAMP: &str = "2026-11-26T12:00:00Z";
 
+/// The bodies of the ticket updates (`PUT /api/v2/tickets/1001.json`), in order.
+async fn ticket_updates(server: &MockServer) -> Vec<Value> {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.method.as_str() == "PUT" && r.url.path() == "/api/v2/tickets/1001.json")
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect()
+}
+
 async fn mount_ticket(server: &MockServer) {
     Mock::given(method("GET"))
         .and(path("/api/v2/tickets/1001.json"))
@@ -181,15 +193,9 @@ async fn zendesk_leaves_an_assigned_ticket_with_its_owner_unless_told_otherwise(
             ..config(&server)
         });
         z.apply(&update_calls(), false).await.unwrap();
-        let put = server
-            .received_requests()
-            .await
-            .unwrap()
-            .into_iter()
-            .find(|r| r.method.as_str() == "PUT" && r.url.path() == "/api/v2/tickets/1001.json")
-            .unwrap();
-        let body: Value = serde_json::from_slice(&put.body).unwrap();
-        let t = &body["ticket"];
+        let updates = ticket_updates(&server).await;
+        assert_eq!(updates.len(), 1);
+        let t = &updates[0]["ticket"];
         assert_eq!(t["updated_stamp"], STAMP);
         let text = t["comment"]["body"].as_str().unwrap();
         if keep {
@@ -307,14 +313,7 @@ async fn zendesk_reads_the_owner_again_after_a_409() {
         .apply(&update_calls(), false)
         .await
         .unwrap();
-    let puts: Vec<Value> = server
-        .received_requests()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|r| r.method.as_str() == "PUT" && r.url.path() == "/api/v2/tickets/1001.json")
-        .map(|r| serde_json::from_slice(&r.body).unwrap())
-        .collect();
+    let puts = ticket_updates(&server).await;
     assert_eq!(puts.len(), 2);
     assert!(
         puts[0]["ticket"].get("group_id").is_none(),
