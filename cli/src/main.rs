@@ -43,6 +43,10 @@ pub struct EngineArgs {
     /// Policy file (weights, thresholds, auto-send rules).
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
+    /// A team's own policy directory: `policy.toml` (used unless --policy is given) and
+    /// `phrases/*.toml`, phrases added to the shipped ones (see the README).
+    #[arg(long, value_name = "DIR")]
+    pub policy_dir: Option<PathBuf>,
     /// Directory of knowledge-base JSON files.
     #[arg(long, value_name = "DIR")]
     pub knowledge_base: Option<PathBuf>,

@@ -15,6 +15,7 @@ use triage_shared::adapters::local::{
 };
 use triage_shared::domain::Priority;
 use triage_shared::engine::Engine;
+use triage_shared::engine::catalogue::Catalogue;
 use triage_shared::eval::EvaluationReport;
 use triage_shared::input::{InputIssue, InputRow, Item, Severity, TicketReader};
 use triage_shared::llm::{self, LlmAdvisor, LlmMode};
@@ -35,12 +36,32 @@ pub struct Loaded {
 }
 
 pub fn load(args: &EngineArgs) -> anyhow::Result<Loaded> {
-    let policy = match &args.policy {
+    let dir_policy = args
+        .policy_dir
+        .as_ref()
+        .map(|d| d.join("policy.toml"))
+        .filter(|p| p.is_file());
+    let policy = match args.policy.as_ref().or(dir_policy.as_ref()) {
         Some(path) => Policy::load(path)?,
         None => Policy::default_policy(),
     };
+    let catalogue = match &args.policy_dir {
+        Some(dir) => {
+            let phrases = dir.join("phrases");
+            if !dir.is_dir() {
+                bail!("--policy-dir {}: no such directory", dir.display());
+            }
+            if phrases.is_dir() {
+                Catalogue::with_dir(&phrases)?
+            } else {
+                Catalogue::embedded()?
+            }
+        }
+        None => Catalogue::embedded()?,
+    };
     let engine = Engine::from_parts(
         policy,
+        catalogue,
         args.knowledge_base.as_deref(),
         args.agents.as_deref(),
     )?;

@@ -73,7 +73,7 @@ impl AgentDirectory {
             }
         }
         let mut ids = std::collections::HashSet::new();
-        let mut specialties = Matcher::default();
+        let mut specialties = Matcher::new([]);
         for (i, a) in file.agents.iter().enumerate() {
             if !ids.insert(a.id.as_str()) {
                 return Err(AgentsError::Invalid(format!("duplicate agent id {}", a.id)));

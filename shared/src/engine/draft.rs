@@ -2,9 +2,9 @@
 //! in the ticket's language, with a confidence and the auto-send rule applied.
 
 use super::agents::Agent;
+use super::found::round2;
 use super::kb::{KnowledgeBase, Words};
 use super::language::{Detected, Lang};
-use super::round2;
 use crate::domain::{DraftReply, Priority, Sentiment, SentimentLabel, Team, Ticket};
 use crate::policy::Policy;
 use crate::text::{Prepared, truncate_words};

@@ -4,8 +4,8 @@
 //! history; the account's MRR tier adds weight once there is risk to weigh. The score
 //! (0-100) gives a level and, past the policy threshold, an alert with actions that fit.
 
+use super::found::{Found, quote};
 use super::signals::{Family, Signal};
-use super::{Found, quote};
 use crate::domain::{
     AccountContext, GuardianAssessment, Priority, RiskLevel, Sentiment, SentimentLabel,
 };

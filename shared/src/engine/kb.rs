@@ -502,7 +502,7 @@ mod tests {
         kb: &mut KnowledgeBase,
         lm: &LanguageModel,
     ) -> (crate::engine::lexicon::Matcher<u8>, Vec<u8>) {
-        let mut m = crate::engine::lexicon::Matcher::default();
+        let mut m = crate::engine::lexicon::Matcher::new([]);
         for w in kb.words() {
             m.intern(&w);
         }

@@ -11,13 +11,6 @@ use rustc_hash::FxHashMap as HashMap;
 
 use crate::text::{Prepared, fold};
 
-/// Words that negate what follows them within three tokens.
-const NEGATORS: &[&str] = &[
-    "not", "no", "never", "dont", "doesnt", "didnt", "isnt", "arent", "wasnt", "werent", "without",
-    "hardly", "nothing", "pas", "jamais", "sans", "aucun", "aucune", "nicht", "kein", "keine",
-    "keinen", "keiner", "nie", "niemals", "ohne", "nunca", "sin", "tampoco", "ni",
-];
-
 /// One position of a pattern: exact words (as vocabulary ids, sorted) and prefixes.
 #[derive(Debug, Clone, Default)]
 struct Position {
@@ -98,8 +91,10 @@ pub struct Matcher<S> {
     negators: Vec<u32>,
 }
 
-impl<S> Default for Matcher<S> {
-    fn default() -> Self {
+impl<S> Matcher<S> {
+    /// An empty matcher whose hits are flagged as negated after one of `negators`
+    /// (folded words: "not", "pas", "nicht", ...).
+    pub fn new<'a>(negators: impl IntoIterator<Item = &'a str>) -> Self {
         let mut m = Self {
             patterns: Vec::new(),
             vocabulary: HashMap::default(),
@@ -107,7 +102,7 @@ impl<S> Default for Matcher<S> {
             by_prefix: HashMap::default(),
             negators: Vec::new(),
         };
-        m.negators = NEGATORS.iter().map(|n| m.intern(n)).collect();
+        m.negators = negators.into_iter().map(|n| m.intern(n)).collect();
         m.negators.sort_unstable();
         m
     }
@@ -356,7 +351,7 @@ mod tests {
     use super::*;
 
     fn matcher(patterns: &[(u8, &str)]) -> Matcher<u8> {
-        let mut m = Matcher::default();
+        let mut m = Matcher::new(["not", "pas"]);
         for (s, p) in patterns {
             m.add(*s, p).unwrap();
         }
@@ -436,7 +431,7 @@ mod tests {
 
     #[test]
     fn bad_patterns_are_rejected() {
-        let mut m: Matcher<u8> = Matcher::default();
+        let mut m: Matcher<u8> = Matcher::new([]);
         assert!(m.add(1, "ab*").is_err());
         assert!(m.add(1, "~ word").is_err());
         assert!(m.add(1, "word ~").is_err());

@@ -2,7 +2,9 @@
 //! its reasons out. Pure and deterministic: no I/O, no clock, no randomness.
 
 pub mod agents;
+pub mod catalogue;
 pub mod draft;
+pub mod found;
 pub mod guardian;
 pub mod kb;
 pub mod language;
@@ -16,14 +18,16 @@ pub mod team;
 use std::path::Path;
 
 use agents::{AgentDirectory, AgentLoad};
+use catalogue::{Catalogue, PriorityWords};
+use found::Found;
 use kb::KnowledgeBase;
 use language::LanguageModel;
 use lexicon::{Hit, Matcher};
-use signals::{Family, Signal};
+use signals::Signal;
 
 use crate::domain::{AccountContext, Decision, EngineKind, Intent, Ticket};
 use crate::policy::Policy;
-use crate::text::{Prepared, truncate_words};
+use crate::text::Prepared;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -34,7 +38,7 @@ pub enum EngineError {
     #[error(transparent)]
     Agents(#[from] agents::AgentsError),
     #[error(transparent)]
-    Pattern(#[from] lexicon::PatternError),
+    Phrases(#[from] catalogue::CatalogueError),
     #[error("cannot read {path}: {source}")]
     Io {
         path: String,
@@ -43,72 +47,11 @@ pub enum EngineError {
     },
 }
 
-/// The signals found in one ticket, grouped by signal.
-#[derive(Debug, Clone)]
-pub struct Found {
-    /// Every hit, ordered by signal and then by position.
-    pub hits: Vec<Hit<Signal>>,
-    /// `hits[ranges[s]]` are the hits of signal `s`.
-    ranges: Vec<std::ops::Range<usize>>,
-}
-
-impl Found {
-    pub fn new(mut hits: Vec<Hit<Signal>>) -> Self {
-        hits.sort_by_key(|h| (h.signal, h.start));
-        let mut ranges = vec![0..0; Signal::ALL.len()];
-        let mut i = 0;
-        while i < hits.len() {
-            let s = hits[i].signal;
-            let start = i;
-            while i < hits.len() && hits[i].signal == s {
-                i += 1;
-            }
-            ranges[s as usize] = start..i;
-        }
-        Self { hits, ranges }
-    }
-
-    /// All hits of `signal`, negated ones included.
-    pub fn all_of(&self, signal: Signal) -> &[Hit<Signal>] {
-        &self.hits[self.ranges[signal as usize].clone()]
-    }
-
-    /// Hits of `signal`, negated ones excluded where negation voids the signal.
-    pub fn of(&self, signal: Signal) -> impl Iterator<Item = &Hit<Signal>> + '_ {
-        let negatable = signal.negatable();
-        self.all_of(signal)
-            .iter()
-            .filter(move |h| !(negatable && h.negated))
-    }
-
-    pub fn has(&self, signal: Signal) -> bool {
-        self.of(signal).next().is_some()
-    }
-
-    pub fn count(&self, signal: Signal) -> usize {
-        self.of(signal).count()
-    }
-
-    pub fn in_family(&self, family: Family) -> impl Iterator<Item = &Hit<Signal>> + '_ {
-        self.hits
-            .iter()
-            .filter(move |h| h.signal.family() == family && !(h.signal.negatable() && h.negated))
-    }
-}
-
 /// What a pattern of the engine's matcher raises: a signal, or an agent's specialty.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Tag {
     Signal(Signal),
     Specialty(u16),
-}
-
-/// Quotes the words of a hit for a reason ("'checkout is down'").
-pub(crate) fn quote(text: &Prepared, hit: &Hit<Signal>) -> String {
-    format!(
-        "'{}'",
-        truncate_words(&text.span_text(hit.start, hit.end), 40)
-    )
 }
 
 /// The engine's decision together with its own confidence (0-1), which decides
@@ -127,6 +70,8 @@ pub struct Engine {
     pub agents: AgentDirectory,
     language: LanguageModel,
     matcher: Matcher<Tag>,
+    negatable: signals::SignalSet,
+    priority_words: PriorityWords,
     /// Stop-word languages per vocabulary id.
     stop_masks: Vec<u8>,
 }
@@ -134,21 +79,19 @@ pub struct Engine {
 impl Engine {
     pub fn new(
         policy: Policy,
+        catalogue: Catalogue,
         mut kb: KnowledgeBase,
         agents: AgentDirectory,
     ) -> Result<Self, EngineError> {
-        let mut matcher = Matcher::default();
-        for &s in Signal::ALL {
-            for entry in signals::phrases(s) {
-                for p in signals::expand(entry).split(", ") {
-                    matcher.add(Tag::Signal(s), p)?;
-                }
+        let mut matcher = Matcher::new(catalogue.negators.iter().map(String::as_str));
+        for phrase in &catalogue.phrases {
+            let tag = Tag::Signal(phrase.signal);
+            if phrase.exclusion {
+                matcher.add_exclusion(tag, &phrase.pattern)
+            } else {
+                matcher.add(tag, &phrase.pattern)
             }
-            for entry in signals::exclusions(s) {
-                for p in signals::expand(entry).split(", ") {
-                    matcher.add_exclusion(Tag::Signal(s), p)?;
-                }
-            }
+            .map_err(|e| phrase.error(e.problem))?;
         }
         for name in &policy.guardian.competitors {
             let words: Vec<String> = crate::text::fold(name)
@@ -156,10 +99,20 @@ impl Engine {
                 .filter(|w| !w.is_empty())
                 .map(str::to_string)
                 .collect();
-            matcher.add(Tag::Signal(Signal::Competitor), &words.join(" "))?;
+            matcher
+                .add(Tag::Signal(Signal::Competitor), &words.join(" "))
+                .map_err(|e| {
+                    EngineError::Policy(crate::policy::PolicyError::Invalid {
+                        key: "guardian.competitors".into(),
+                        problem: format!("{name:?}: {}", e.problem),
+                    })
+                })?;
         }
         for (agent, pattern) in agents.specialty_patterns() {
-            matcher.add(Tag::Specialty(agent), &pattern)?;
+            // Checked when the agents file was read.
+            matcher
+                .add(Tag::Specialty(agent), &pattern)
+                .map_err(|e| agents::AgentsError::Invalid(e.to_string()))?;
         }
         // One vocabulary for patterns, stop words and article words: a ticket's tokens
         // are looked up once.
@@ -182,19 +135,22 @@ impl Engine {
             agents,
             language,
             matcher,
+            negatable: catalogue.negatable,
+            priority_words: catalogue.priority_words,
             stop_masks,
         })
     }
 
-    /// The engine with the shipped policy, knowledge base and agents.
+    /// The engine with the shipped policy, phrases, knowledge base and agents.
     pub fn embedded() -> Result<Self, EngineError> {
-        Self::from_parts(Policy::default_policy(), None, None)
+        Self::from_parts(Policy::default_policy(), Catalogue::embedded()?, None, None)
     }
 
-    /// The engine from a policy plus, optionally, a knowledge-base directory and an
-    /// agents file (the shipped ones otherwise).
+    /// The engine from a policy and a phrase catalogue plus, optionally, a
+    /// knowledge-base directory and an agents file (the shipped ones otherwise).
     pub fn from_parts(
         policy: Policy,
+        catalogue: Catalogue,
         kb_dir: Option<&Path>,
         agents_file: Option<&Path>,
     ) -> Result<Self, EngineError> {
@@ -214,7 +170,7 @@ impl Engine {
             }
             None => AgentDirectory::embedded()?,
         };
-        Self::new(policy, kb, agents)
+        Self::new(policy, catalogue, kb, agents)
     }
 
     pub fn pattern_count(&self) -> usize {
@@ -263,8 +219,8 @@ impl Engine {
                 }),
             }
         }
-        hits.extend(priority::at_stake(&text));
-        let found = Found::new(hits);
+        hits.extend(priority::at_stake(&text, &self.priority_words));
+        let found = Found::new(hits, self.negatable);
         let raw_sample = if ticket.description.len() > 1200 {
             &ticket.description[..ticket.description.floor_char_boundary(1200)]
         } else {
@@ -288,6 +244,7 @@ impl Engine {
         let prio = priority::assess(
             &found,
             &text,
+            &self.priority_words,
             ticket.mrr,
             churn_threat,
             negative_tone,
@@ -369,9 +326,4 @@ impl Engine {
             confidence,
         }
     }
-}
-
-/// Rounds to two decimals (scores in the JSON output).
-pub(crate) fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
 }

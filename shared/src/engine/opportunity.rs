@@ -3,8 +3,8 @@
 //! match time ("after upgrading WooCommerce"). A price complaint, a billing dispute, a
 //! downgrade or cancellation lowers the confidence; so does an incident in progress.
 
+use super::found::{Found, quote, round2};
 use super::signals::Signal;
-use super::{Found, quote, round2};
 use crate::domain::{Intent, OpportunitySignal, Priority};
 use crate::policy::Policy;
 use crate::text::Prepared;

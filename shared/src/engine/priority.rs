@@ -13,9 +13,10 @@
 //! and a churn threat over a problem (or in anger) sets a floor. When torn, the lower
 //! level wins.
 
+use super::catalogue::PriorityWords;
+use super::found::{Found, quote, round2};
 use super::lexicon::Hit;
 use super::signals::Signal;
-use super::{Found, quote, round2};
 use crate::domain::Priority;
 use crate::policy::Policy;
 use crate::text::Prepared;
@@ -52,20 +53,10 @@ const INQUIRY: &[Signal] = &[
     Signal::PricingQuestion,
 ];
 
-/// Words saying a problem goes on ("still missing", "fehlen weiterhin"): next to a
-/// malfunction they keep it open even when an earlier part of it was fixed.
-const STILL: &[&str] = &[
-    "still",
-    "toujours",
-    "weiterhin",
-    "todavia",
-    "sigue",
-    "siguen",
-];
-
 /// Whether a malfunction is said to go on: a malfunction hit in a sentence with a
-/// word of [`STILL`].
-fn still_going_on(found: &Found, text: &Prepared) -> bool {
+/// word saying so ("still missing", "fehlen weiterhin"), which keeps it open even when
+/// an earlier part of it was fixed.
+fn still_going_on(found: &Found, text: &Prepared, words: &PriorityWords) -> bool {
     MALFUNCTION.iter().flat_map(|s| found.of(*s)).any(|h| {
         let sentence = text.sentence_of(h.start);
         let first = (0..h.start)
@@ -75,81 +66,9 @@ fn still_going_on(found: &Found, text: &Prepared) -> bool {
             .unwrap_or(h.start);
         (first..text.len())
             .take_while(|&k| text.sentence_of(k) == sentence)
-            .any(|k| STILL.contains(&text.token(k)))
+            .any(|k| words.still.iter().any(|w| w == text.token(k)))
     })
 }
-
-/// Things counted in amounts that matter ("340 units", "140 commandes").
-const ENTITIES: &[&str] = &[
-    "orders",
-    "order",
-    "customers",
-    "events",
-    "transactions",
-    "purchases",
-    "records",
-    "products",
-    "users",
-    "shipments",
-    "payments",
-    "refunds",
-    "conversions",
-    "units",
-    "skus",
-    "labels",
-    "bestellungen",
-    "kunden",
-    "commandes",
-    "clients",
-    "pedidos",
-    "clientes",
-    "ventas",
-];
-const CURRENCY_WORDS: &[&str] = &[
-    "usd", "eur", "euro", "euros", "dollars", "gbp", "pounds", "chf",
-];
-/// Money only counts as at stake next to a word of loss or liability (an amount in a
-/// comparison of two reports does not).
-const STAKE_WORDS: &[&str] = &[
-    "lost",
-    "losing",
-    "lose",
-    "loss",
-    "outstanding",
-    "owed",
-    "owe",
-    "charged",
-    "costing",
-    "cost",
-    "costs",
-    "refund",
-    "refunds",
-    "overcharged",
-    "unpaid",
-    "pending",
-    "stuck",
-    "held",
-    "withheld",
-    "missing",
-    "payout",
-    "payouts",
-    "hour",
-    "day",
-    "paid",
-    "perdu",
-    "perdus",
-    "perte",
-    "verloren",
-    "verlust",
-    "ausstehend",
-    "perdido",
-    "perdidos",
-    "perdiendo",
-    "pendiente",
-    "pendientes",
-    "budget",
-    "revenue",
-];
 
 #[derive(Debug, Clone)]
 pub struct PriorityOutcome {
@@ -160,9 +79,10 @@ pub struct PriorityOutcome {
     pub reason: String,
 }
 
-/// Money (at least 1,000) or a count of orders, customers, events… (at least 50)
-/// written in the ticket.
-pub fn at_stake(text: &Prepared) -> Option<Hit<Signal>> {
+/// Money (at least 1,000, in a sentence that speaks of loss or liability) or a count of
+/// orders, customers, events… (at least 50) written in the ticket.
+pub fn at_stake(text: &Prepared, words: &PriorityWords) -> Option<Hit<Signal>> {
+    let is = |list: &[String], w: &str| list.iter().any(|x| x == w);
     let n = text.len();
     let mut i = 0;
     while i < n {
@@ -182,7 +102,7 @@ pub fn at_stake(text: &Prepared) -> Option<Hit<Signal>> {
         money |= text.is_money(i)
             || (i > 0
                 && text.sentence_of(i - 1) == text.sentence_of(i)
-                && CURRENCY_WORDS.contains(&text.token(i - 1)));
+                && is(&words.currency, text.token(i - 1)));
         let mut j = i + 1;
         // "38.000", "3,100": groups of three digits continue the number.
         while j < n
@@ -205,15 +125,15 @@ pub fn at_stake(text: &Prepared) -> Option<Hit<Signal>> {
                 .unwrap_or(start);
             money = (first..n)
                 .take_while(|&k| text.sentence_of(k) == sentence)
-                .any(|k| STAKE_WORDS.contains(&text.token(k)));
+                .any(|k| is(&words.stake, text.token(k)));
         }
-        money |= next.is_some_and(|w| CURRENCY_WORDS.contains(&w));
-        let counted = next.is_some_and(|w| ENTITIES.contains(&w));
+        money |= next.is_some_and(|w| is(&words.currency, w));
+        let counted = next.is_some_and(|w| is(&words.entities, w));
         if (money && value >= 1000.0) || (counted && value >= 50.0) {
             return Some(Hit {
                 signal: Signal::AtStake,
                 start,
-                end: if counted || next.is_some_and(|w| CURRENCY_WORDS.contains(&w)) {
+                end: if counted || next.is_some_and(|w| is(&words.currency, w)) {
                     j + 1
                 } else {
                     j
@@ -234,6 +154,7 @@ struct Part {
 pub fn assess(
     found: &Found,
     text: &Prepared,
+    words: &PriorityWords,
     mrr: Option<f64>,
     churn_threat: bool,
     negative_tone: bool,
@@ -340,7 +261,7 @@ pub fn assess(
     if clearly_broken
         && priority == Priority::P3
         && !found.has(Signal::Minor)
-        && (!found.has(Signal::PastIncident) || still_going_on(found, text))
+        && (!found.has(Signal::PastIncident) || still_going_on(found, text, words))
     {
         priority = Priority::P2;
         floor_note = "; kept at P2: something is broken (workaround or not)".to_string();
@@ -387,7 +308,10 @@ mod tests {
 
     fn stake(s: &str) -> Option<String> {
         let p = Prepared::new("", s, 10_000);
-        at_stake(&p).map(|h| p.span_text(h.start, h.end))
+        let words = super::super::catalogue::Catalogue::embedded()
+            .unwrap()
+            .priority_words;
+        at_stake(&p, &words).map(|h| p.span_text(h.start, h.end))
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //! next to a complaint in the same sentence ("Great, checkout is down again") is read
 //! as sarcasm; "not happy" counts as a complaint.
 
+use super::found::{Found, quote, round2};
 use super::signals::{Family, Signal};
-use super::{Found, quote, round2};
 use crate::domain::{Sentiment, SentimentLabel};
 use crate::policy::Policy;
 use crate::text::Prepared;
@@ -74,7 +74,7 @@ pub fn assess(found: &Found, text: &Prepared, policy: &Policy) -> SentimentOutco
                     implied_sarcasm.get_or_insert_with(|| quote(text, h));
                     continue;
                 }
-            } else if h.negated && signal.negatable() {
+            } else if h.negated && found.negatable(signal) {
                 continue;
             }
             counted += 1;

@@ -5,9 +5,9 @@
 
 use std::collections::BTreeMap;
 
+use super::found::{Found, round2};
 use super::lexicon::longest_non_overlapping;
 use super::signals::{Family, Signal};
-use super::{Found, round2};
 use crate::domain::Team;
 use crate::policy::Policy;
 use crate::text::Prepared;
