@@ -1,8 +1,10 @@
 //! `triage`: the triage pipeline on one machine. `triage run` turns a CSV of tickets into
 //! decisions, Zendesk calls, alerts and a dashboard; `triage eval` scores the engine
-//! against labelled tickets; `triage generate` writes synthetic tickets for load tests.
+//! against labelled tickets; `triage learn` trains the model; `triage generate` writes
+//! synthetic tickets for load tests.
 
 mod generate;
+mod learn;
 mod run;
 
 use std::path::PathBuf;
@@ -35,6 +37,8 @@ enum Command {
     Eval(EvalArgs),
     /// Write a CSV of synthetic tickets (load tests and benchmarks).
     Generate(generate::GenerateArgs),
+    /// Train the model on labelled CSVs and report cross-validated figures.
+    Learn(learn::LearnArgs),
 }
 
 /// Where the engine's data comes from.
@@ -53,6 +57,9 @@ pub struct EngineArgs {
     /// Agents file.
     #[arg(long, value_name = "FILE")]
     pub agents: Option<PathBuf>,
+    /// Model file written by `triage learn` (default: the shipped model).
+    #[arg(long, value_name = "FILE")]
+    pub model: Option<PathBuf>,
     /// Accounts file (Key Account Managers, organizations).
     #[arg(long, value_name = "FILE")]
     pub accounts: Option<PathBuf>,
@@ -115,6 +122,7 @@ fn main() -> ExitCode {
         Command::Run(args) => runtime.block_on(run::run(args)),
         Command::Eval(args) => runtime.block_on(run::eval(args)),
         Command::Generate(args) => generate::generate(args),
+        Command::Learn(args) => learn::learn_command(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use triage_shared::accounts::AccountDirectory;
+use triage_shared::adapters::channels::{EmailProvider, alert_channels};
 use triage_shared::adapters::http::anthropic::{AnthropicClassifier, AnthropicConfig};
 use triage_shared::adapters::http::sendgrid::SendGridNotifier;
 use triage_shared::adapters::http::slack::SlackNotifier;
@@ -14,8 +15,8 @@ use triage_shared::adapters::local::{
     JsonArrayWriter, LocalAlertSink, MboxNotifier, MemoryTicketStore, RecordingZendesk,
 };
 use triage_shared::domain::Priority;
-use triage_shared::engine::Engine;
 use triage_shared::engine::catalogue::Catalogue;
+use triage_shared::engine::{Engine, Sources};
 use triage_shared::eval::EvaluationReport;
 use triage_shared::input::{InputIssue, InputRow, Item, Severity, TicketReader};
 use triage_shared::llm::{self, LlmAdvisor, LlmMode};
@@ -23,7 +24,7 @@ use triage_shared::pipeline::{Pipeline, PipelineSettings, Processed};
 use triage_shared::policy::Policy;
 use triage_shared::ports::Notifier;
 use triage_shared::report::{Caps, Report, ReportBuilder, html};
-use triage_shared::settings::{EmailProvider, Env, alert_channels, pipeline_settings, process_env};
+use triage_shared::settings::{DEFAULT_ALERT_FROM, Env, process_env};
 
 use crate::{EngineArgs, EvalArgs, RunArgs};
 
@@ -62,8 +63,11 @@ pub fn load(args: &EngineArgs) -> anyhow::Result<Loaded> {
     let engine = Engine::from_parts(
         policy,
         catalogue,
-        args.knowledge_base.as_deref(),
-        args.agents.as_deref(),
+        &Sources {
+            knowledge_base: args.knowledge_base.as_deref(),
+            agents: args.agents.as_deref(),
+            model: args.model.as_deref(),
+        },
     )?;
     let accounts = match &args.accounts {
         Some(path) => AccountDirectory::parse(
@@ -174,7 +178,7 @@ impl OutputFiles {
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let loaded = load(&args.engine)?;
-    let settings: PipelineSettings = pipeline_settings(&process_env())?;
+    let settings = PipelineSettings::from_env(&process_env())?;
     let reader = TicketReader::open(
         &args.input,
         loaded.engine.policy.limits.max_description_chars,
@@ -193,7 +197,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     };
     let from = env
         .get("ALERT_FROM_EMAIL")
-        .unwrap_or_else(|| "triage-alerts@example.com".to_string());
+        .unwrap_or_else(|| DEFAULT_ALERT_FROM.to_string());
     let mailbox = std::sync::Arc::new(MboxNotifier::create(&files.emails, from)?);
     let mut notifiers = live.notifiers;
     let mut channels = live.channels;
@@ -509,7 +513,16 @@ pub async fn eval(args: EvalArgs) -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    print_evaluation(&args.input, &report, &issues);
+    let rejected = issues
+        .iter()
+        .filter(|i| i.severity == Severity::Rejected)
+        .count();
+    println!(
+        "Evaluated {} labelled tickets from {} ({rejected} rows skipped)",
+        report.labelled,
+        args.input.display()
+    );
+    print_evaluation(&report);
     if args.misses {
         println!("\nDisagreements:");
         for m in &evaluation.misses {
@@ -522,20 +535,16 @@ pub async fn eval(args: EvalArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_evaluation(input: &Path, r: &EvaluationReport, issues: &[InputIssue]) {
-    let rejected = issues
-        .iter()
-        .filter(|i| i.severity == Severity::Rejected)
-        .count();
-    println!(
-        "Evaluated {} labelled tickets from {} ({rejected} rows skipped)",
-        r.labelled,
-        input.display()
-    );
+/// Prints an evaluation for a person (`triage eval`, `triage learn`).
+pub fn print_evaluation(r: &EvaluationReport) {
     println!(
         "Priority     exact {:.1}%   within one level {:.1}%",
         r.priority_exact * 100.0,
         r.priority_within_one * 100.0
+    );
+    println!(
+        "Fires        P0 recall {:.2}   P0+P1 recall {:.2}   P0 decided P2/P3: {}   dangerous misses (P0/P1 decided 2+ levels lower): {}",
+        r.p0_recall, r.p0_p1_recall, r.p0_decided_p2_or_lower, r.dangerous_misses
     );
     println!("  label\\decided   P0    P1    P2    P3   recall  precision  F1");
     for p in Priority::ALL {
@@ -573,5 +582,32 @@ fn print_evaluation(input: &Path, r: &EvaluationReport, issues: &[InputIssue]) {
                 b.counts.true_negative
             );
         }
+    }
+    let v = &r.review;
+    println!(
+        "Confidence   expected calibration error {:.3}; {} flagged for review ({} of {} wrong priorities, {} of {} dangerous misses)",
+        r.expected_calibration_error,
+        v.flagged,
+        v.wrong_priority_flagged,
+        v.wrong_priority,
+        v.dangerous_flagged,
+        v.dangerous
+    );
+    if r.by_language.len() > 1 {
+        let parts: Vec<String> = r
+            .by_language
+            .iter()
+            .map(|(lang, l)| {
+                format!(
+                    "{lang} {} exact {:.1}%{}",
+                    l.labelled,
+                    l.priority_exact * 100.0,
+                    l.team_accuracy
+                        .map(|t| format!(" team {:.1}%", t * 100.0))
+                        .unwrap_or_default()
+                )
+            })
+            .collect();
+        println!("Languages    {}", parts.join(" | "));
     }
 }

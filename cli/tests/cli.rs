@@ -77,10 +77,12 @@ fn run_writes_every_output_in_the_documented_shape() {
             keys(r),
             [
                 "agent_id",
+                "confidence",
                 "draft",
                 "engine",
                 "guardian",
                 "language",
+                "needs_review",
                 "opportunity",
                 "priority",
                 "reasons",
@@ -89,6 +91,12 @@ fn run_writes_every_output_in_the_documented_shape() {
                 "ticket_id"
             ]
         );
+        let c = &r["confidence"];
+        for k in ["priority", "team"] {
+            let v = c[k].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&v), "{k} confidence {v}");
+        }
+        assert_eq!(r["engine"], "model");
         assert!(["P0", "P1", "P2", "P3"].contains(&r["priority"].as_str().unwrap()));
         assert!(
             [
@@ -129,7 +137,6 @@ fn run_writes_every_output_in_the_documented_shape() {
                 assert!(["P2", "P3"].contains(&r["priority"].as_str().unwrap()));
             }
         }
-        assert_eq!(r["engine"], "rules");
         assert!(!r["reasons"].as_array().unwrap().is_empty());
     }
 

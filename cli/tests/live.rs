@@ -197,7 +197,7 @@ async fn a_live_run_sends_the_documented_requests_to_each_provider() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|r| r["engine"] != "rules")
+        .filter(|r| r["engine"] != "model")
         .count();
     assert!(
         (1..4).contains(&asked),

@@ -2,6 +2,7 @@
 //! redelivered ticket never alerts twice), and their rendering as e-mail (text + HTML)
 //! and as a Slack Block Kit message.
 
+use base64::Engine as _;
 use maud::{Markup, html};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -338,6 +339,27 @@ fn slack_payload(alert: &Alert, headline: &str, subject: &str) -> serde_json::Va
         blocks.push(json!({"type": "actions", "elements": buttons}));
     }
     json!({"text": subject, "blocks": blocks})
+}
+
+/// An RFC 5322 message with a text and an HTML part.
+pub fn eml(from: &str, alert: &Alert, rendered: &Email) -> String {
+    let subject = if rendered.subject.is_ascii() {
+        rendered.subject.clone()
+    } else {
+        format!(
+            "=?utf-8?B?{}?=",
+            base64::engine::general_purpose::STANDARD.encode(rendered.subject.as_bytes())
+        )
+    };
+    let boundary = format!("=_{}", alert.alert_id);
+    format!(
+        "From: {from}\r\nTo: {}\r\nSubject: {subject}\r\nMessage-ID: <{}@triage.local>\r\nX-Triage-Alert-Id: {}\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"{boundary}\"\r\n\r\n--{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{}\r\n--{boundary}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{}\r\n--{boundary}--\r\n",
+        alert.recipients.join(", "),
+        alert.alert_id,
+        alert.alert_id,
+        rendered.text,
+        rendered.html,
+    )
 }
 
 #[cfg(test)]

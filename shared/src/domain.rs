@@ -197,6 +197,16 @@ string_enum!(
     }
 );
 
+impl SentimentLabel {
+    /// Frustrated or aggressive: the tone that counts against an account's health.
+    pub fn is_negative(self) -> bool {
+        matches!(
+            self,
+            SentimentLabel::Frustrated | SentimentLabel::Aggressive
+        )
+    }
+}
+
 string_enum!(
     RiskLevel { Low = "low", Medium = "medium", High = "high", Critical = "critical" }
 );
@@ -225,8 +235,10 @@ impl Intent {
 }
 
 string_enum!(
-    /// Who made the decision.
-    EngineKind { Rules = "rules", Llm = "llm", LlmFallback = "llm_fallback" }
+    /// Who made the decision: the phrase rules alone, the learned model with the rules
+    /// as guardrails, the language model, or the built-in engine after the language
+    /// model failed.
+    EngineKind { Rules = "rules", Model = "model", Llm = "llm", LlmFallback = "llm_fallback" }
 );
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -264,6 +276,23 @@ pub struct DraftReply {
     pub auto_send_candidate: bool,
 }
 
+/// How sure the engine is of a decision: calibrated probabilities (0-1), lowered when
+/// little of the text was recognised or the language is unfamiliar.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Confidence {
+    pub priority: f64,
+    pub team: f64,
+}
+
+impl Default for Confidence {
+    fn default() -> Self {
+        Self {
+            priority: 1.0,
+            team: 1.0,
+        }
+    }
+}
+
 /// The triage decision for one ticket: the `triage_results.json` object.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Decision {
@@ -276,6 +305,12 @@ pub struct Decision {
     pub guardian: GuardianAssessment,
     pub opportunity: OpportunitySignal,
     pub draft: Option<DraftReply>,
+    #[serde(default)]
+    pub confidence: Confidence,
+    /// A person should check this decision (low confidence, or a possible P0 decided
+    /// lower): tagged `triage_needs_review` and never auto-sent.
+    #[serde(default)]
+    pub needs_review: bool,
     pub reasons: Vec<String>,
     pub engine: EngineKind,
 }

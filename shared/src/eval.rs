@@ -1,6 +1,8 @@
 //! Agreement between decisions and human labels: priority (exact, within one level,
-//! confusion matrix, per-class precision/recall/F1), team accuracy, and churn and
-//! opportunity precision/recall/F1.
+//! confusion matrix, per-class precision/recall/F1, P0 recall, P0+P1 recall and
+//! dangerous misses), team accuracy, churn and opportunity precision/recall/F1, the
+//! same per language, and how well confidence is calibrated (expected calibration
+//! error and a reliability table).
 
 use std::collections::BTreeMap;
 
@@ -73,6 +75,54 @@ pub struct Evaluation {
     pub opportunity: BinaryCounts,
     /// Tickets whose decision disagrees with a label, with what differed.
     pub misses: Vec<Miss>,
+    /// Priority confidence against correctness, in ten bins of confidence.
+    pub reliability: [ReliabilityCounts; RELIABILITY_BINS],
+    /// Per labelled language: (tickets, exact priority, team labelled, team right).
+    pub by_language: BTreeMap<String, [u32; 4]>,
+    /// Decisions flagged for review; of the wrong ones and the dangerous ones, how
+    /// many were flagged.
+    pub review: ReviewCounts,
+}
+
+pub const RELIABILITY_BINS: usize = 10;
+
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
+pub struct ReliabilityCounts {
+    pub tickets: u32,
+    pub correct: u32,
+    pub confidence_sum: f64,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
+pub struct ReviewCounts {
+    pub flagged: u32,
+    pub wrong_priority: u32,
+    pub wrong_priority_flagged: u32,
+    pub dangerous: u32,
+    pub dangerous_flagged: u32,
+}
+
+/// One bin of the reliability table: the mean confidence of the decisions in it and
+/// how often they were right.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ReliabilityBin {
+    pub from: f64,
+    pub to: f64,
+    pub tickets: u32,
+    pub mean_confidence: f64,
+    pub accuracy: f64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LanguageReport {
+    pub labelled: u32,
+    pub priority_exact: f64,
+    pub team_accuracy: Option<f64>,
+}
+
+/// A P0 or P1 ticket decided two or more levels lower.
+pub fn is_dangerous_miss(actual: Priority, decided: Priority) -> bool {
+    actual <= Priority::P1 && decided.index() >= actual.index() + 2
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -95,6 +145,18 @@ pub struct EvaluationReport {
     pub team: Option<TeamReport>,
     pub churn: Option<BinaryReport>,
     pub opportunity: Option<BinaryReport>,
+    /// Share of P0 tickets decided P0, and of P0/P1 tickets decided P0 or P1.
+    pub p0_recall: f64,
+    pub p0_p1_recall: f64,
+    /// P0 tickets decided P2 or P3.
+    pub p0_decided_p2_or_lower: u32,
+    /// P0 or P1 tickets decided two or more levels lower.
+    pub dangerous_misses: u32,
+    /// Mean |confidence - accuracy| over the bins, weighted by tickets.
+    pub expected_calibration_error: f64,
+    pub reliability: Vec<ReliabilityBin>,
+    pub by_language: BTreeMap<String, LanguageReport>,
+    pub review: ReviewCounts,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -115,8 +177,35 @@ pub struct BinaryReport {
 impl Evaluation {
     pub fn add(&mut self, decision: &Decision, labels: &Labels) {
         let id = decision.ticket_id.to_string();
+        if decision.needs_review {
+            self.review.flagged += 1;
+        }
         if let Some(actual) = labels.priority {
             self.confusion[actual.index()][decision.priority.index()] += 1;
+            let right = actual == decision.priority;
+            let c = decision.confidence.priority.clamp(0.0, 1.0);
+            let bin = ((c * RELIABILITY_BINS as f64) as usize).min(RELIABILITY_BINS - 1);
+            let r = &mut self.reliability[bin];
+            r.tickets += 1;
+            r.correct += u32::from(right);
+            r.confidence_sum += c;
+            if !right {
+                self.review.wrong_priority += 1;
+                self.review.wrong_priority_flagged += u32::from(decision.needs_review);
+            }
+            if is_dangerous_miss(actual, decision.priority) {
+                self.review.dangerous += 1;
+                self.review.dangerous_flagged += u32::from(decision.needs_review);
+            }
+            if let Some(lang) = &labels.language {
+                let l = self.by_language.entry(lang.clone()).or_default();
+                l[0] += 1;
+                l[1] += u32::from(right);
+                if let Some(team) = labels.team {
+                    l[2] += 1;
+                    l[3] += u32::from(team == decision.team);
+                }
+            }
             if actual != decision.priority {
                 self.misses.push(Miss {
                     ticket_id: id.clone(),
@@ -207,6 +296,51 @@ impl Evaluation {
                 counts: *c,
             })
         };
+        let c = &self.confusion;
+        let p0 = c[0].iter().sum::<u32>();
+        let p01 = c[0].iter().chain(&c[1]).sum::<u32>();
+        let p01_right = c[0][0] + c[0][1] + c[1][0] + c[1][1];
+        let binned: u32 = self.reliability.iter().map(|b| b.tickets).sum();
+        let ece = self
+            .reliability
+            .iter()
+            .filter(|b| b.tickets > 0)
+            .map(|b| {
+                let t = f64::from(b.tickets);
+                (b.confidence_sum / t - f64::from(b.correct) / t).abs() * t
+            })
+            .sum::<f64>()
+            / f64::from(binned.max(1));
+        let reliability = self
+            .reliability
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                let t = f64::from(b.tickets);
+                ReliabilityBin {
+                    from: i as f64 / RELIABILITY_BINS as f64,
+                    to: (i + 1) as f64 / RELIABILITY_BINS as f64,
+                    tickets: b.tickets,
+                    mean_confidence: round3(ratio(b.confidence_sum, t)),
+                    accuracy: round3(ratio(f64::from(b.correct), t)),
+                }
+            })
+            .collect();
+        let by_language = self
+            .by_language
+            .iter()
+            .map(|(lang, [n, exact, team_n, team_right])| {
+                (
+                    lang.clone(),
+                    LanguageReport {
+                        labelled: *n,
+                        priority_exact: round3(ratio(f64::from(*exact), f64::from(*n))),
+                        team_accuracy: (*team_n > 0)
+                            .then(|| round3(ratio(f64::from(*team_right), f64::from(*team_n)))),
+                    },
+                )
+            })
+            .collect();
         EvaluationReport {
             labelled: n,
             priority_exact: round3(ratio(f64::from(exact), f64::from(n))),
@@ -222,6 +356,14 @@ impl Evaluation {
             }),
             churn: binary(&self.churn),
             opportunity: binary(&self.opportunity),
+            p0_recall: round3(ratio(f64::from(c[0][0]), f64::from(p0))),
+            p0_p1_recall: round3(ratio(f64::from(p01_right), f64::from(p01))),
+            p0_decided_p2_or_lower: c[0][2] + c[0][3],
+            dangerous_misses: c[0][2] + c[0][3] + c[1][3],
+            expected_calibration_error: round3(ece),
+            reliability,
+            by_language,
+            review: self.review,
         }
     }
 }
@@ -248,5 +390,14 @@ mod tests {
         assert_eq!(s.f1, 0.667);
         assert_eq!(s.support, 3);
         assert_eq!(BinaryCounts::default().scores().f1, 0.0);
+    }
+
+    #[test]
+    fn dangerous_misses_are_two_levels_under_a_p0_or_p1() {
+        use Priority::*;
+        assert!(is_dangerous_miss(P0, P2) && is_dangerous_miss(P0, P3));
+        assert!(is_dangerous_miss(P1, P3));
+        assert!(!is_dangerous_miss(P0, P1) && !is_dangerous_miss(P1, P2));
+        assert!(!is_dangerous_miss(P2, P0) && !is_dangerous_miss(P3, P1));
     }
 }

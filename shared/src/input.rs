@@ -19,6 +19,8 @@ pub struct Labels {
     pub team: Option<Team>,
     pub churn: Option<bool>,
     pub opportunity: Option<bool>,
+    /// The ticket's language as labelled (`actual_language`), for per-language figures.
+    pub language: Option<String>,
 }
 
 impl Labels {
@@ -100,6 +102,7 @@ struct Columns {
     actual_team: Option<usize>,
     actual_churn: Option<usize>,
     actual_opportunity: Option<usize>,
+    actual_language: Option<usize>,
 }
 
 /// Reads tickets row by row. Iterate it for rows; problems are yielded as `Err`.
@@ -160,6 +163,7 @@ impl<R: Read> TicketReader<R> {
             actual_team: find("actual_team"),
             actual_churn: find("actual_churn"),
             actual_opportunity: find("actual_opportunity"),
+            actual_language: find("actual_language"),
         };
         if columns.subject.is_none() && columns.description.is_none() {
             return Err(InputError::MissingColumn("description", listed));
@@ -312,6 +316,14 @@ impl<R: Read> TicketReader<R> {
                 "no" | "n" | "false" | "0" => *slot = Some(false),
                 _ => warnings.push(format!("{name} {v:?} ignored: expected yes or no")),
             }
+        }
+        let language = field(
+            self.columns.actual_language,
+            "actual_language",
+            &mut warnings,
+        );
+        if !language.is_empty() {
+            labels.language = Some(language.to_ascii_lowercase());
         }
         for w in warnings {
             self.pending.push_back(Item::Issue(InputIssue {

@@ -10,11 +10,14 @@ pub mod engine;
 pub mod eval;
 pub mod fanout;
 pub mod input;
+#[cfg(feature = "learn")]
+pub mod learn;
 pub mod llm;
 pub mod messages;
 pub mod pipeline;
 pub mod policy;
 pub mod ports;
+pub mod redact;
 pub mod report;
 pub mod settings;
 pub mod text;

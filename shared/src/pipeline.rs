@@ -7,15 +7,78 @@ use crate::accounts::AccountDirectory;
 use crate::alerts::{Alert, AlertRouting, alerts_for};
 use crate::domain::{Decision, Ticket};
 use crate::engine::Engine;
-use crate::llm::{LlmAdvisor, LlmUsage};
-use crate::ports::{AlertSink, PortError, TicketStore, ZendeskPort};
+use crate::llm::LlmAdvisor;
+use crate::ports::{AlertSink, LlmUsage, PortError, TicketStore, ZendeskPort};
+use crate::settings::{Env, SettingsError};
 use crate::zendesk::{self, CustomFieldIds};
+use serde::Deserialize;
 
 /// Settings the pipeline needs beyond the engine's policy.
 #[derive(Debug, Clone, Default)]
 pub struct PipelineSettings {
     pub custom_fields: CustomFieldIds,
     pub routing: AlertRouting,
+}
+
+/// The custom field ids shipped with the product.
+const DEFAULT_ZENDESK_TOML: &str = include_str!("../../data/zendesk.toml");
+
+#[derive(Debug, Deserialize)]
+struct ZendeskToml {
+    custom_fields: FieldsToml,
+}
+
+#[derive(Debug, Deserialize)]
+struct FieldsToml {
+    guardian_risk_score: u64,
+    opportunity_intent: u64,
+    agent_id: u64,
+}
+
+impl PipelineSettings {
+    /// Custom field ids (`ZENDESK_FIELD_*`, default `data/zendesk.toml`), alert
+    /// recipients and links.
+    pub fn from_env<F: Fn(&str) -> Option<String>>(
+        env: &Env<F>,
+    ) -> Result<PipelineSettings, SettingsError> {
+        let defaults: ZendeskToml =
+            toml::from_str(DEFAULT_ZENDESK_TOML).map_err(|e| SettingsError::Invalid {
+                name: "data/zendesk.toml",
+                problem: e.to_string(),
+            })?;
+        let field = |name: &'static str, default: u64| -> Result<Option<u64>, SettingsError> {
+            let v = env.parse::<u64>(name)?.unwrap_or(default);
+            Ok((v != 0).then_some(v))
+        };
+        let custom_fields = CustomFieldIds {
+            guardian_risk_score: field(
+                "ZENDESK_FIELD_GUARDIAN_RISK_SCORE",
+                defaults.custom_fields.guardian_risk_score,
+            )?,
+            opportunity_intent: field(
+                "ZENDESK_FIELD_OPPORTUNITY_INTENT",
+                defaults.custom_fields.opportunity_intent,
+            )?,
+            agent_id: field("ZENDESK_FIELD_AGENT_ID", defaults.custom_fields.agent_id)?,
+        };
+        let base = AlertRouting::default();
+        let zendesk_url = match (env.get("ZENDESK_BASE_URL"), env.get("ZENDESK_SUBDOMAIN")) {
+            (Some(url), _) => Some(url.trim_end_matches('/').to_string()),
+            (None, Some(sub)) => Some(format!("https://{sub}.zendesk.com")),
+            _ => None,
+        };
+        Ok(PipelineSettings {
+            custom_fields,
+            routing: AlertRouting {
+                guardian_email: env.get("GUARDIAN_EMAIL").unwrap_or(base.guardian_email),
+                opportunity_email: env
+                    .get("OPPORTUNITY_EMAIL")
+                    .unwrap_or(base.opportunity_email),
+                zendesk_url,
+                dashboard_url: env.get("DASHBOARD_URL"),
+            },
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -89,16 +152,15 @@ impl Pipeline<'_> {
             None => {
                 let history = self.store.history(ticket).await.map_err(store)?;
                 let load = self.store.agent_load().await.map_err(store)?;
-                let assessment = self.engine.assess(ticket, &history, &load);
+                let decision = self.engine.decide(ticket, &history, &load);
                 let decision = match self.llm {
-                    Some(advisor) if advisor.wants(assessment.confidence, self.engine) => {
-                        let (decision, usage) = advisor
-                            .consult(ticket, assessment.decision, self.engine)
-                            .await;
+                    Some(advisor) if advisor.wants(&decision, self.engine) => {
+                        let (decision, usage) =
+                            advisor.consult(ticket, decision, self.engine).await;
                         llm = Some(usage);
                         decision
                     }
-                    _ => assessment.decision,
+                    _ => decision,
                 };
                 if self
                     .store
@@ -148,5 +210,37 @@ impl Pipeline<'_> {
             already_done: false,
             llm,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::env;
+
+    #[test]
+    fn defaults_come_from_the_shipped_file_and_env_overrides() {
+        let s = PipelineSettings::from_env(&env(&[])).unwrap();
+        assert_eq!(s.custom_fields.guardian_risk_score, Some(360000000101));
+        assert_eq!(s.routing.zendesk_url, None);
+        let s = PipelineSettings::from_env(&env(&[
+            ("ZENDESK_FIELD_AGENT_ID", "0"),
+            ("ZENDESK_SUBDOMAIN", "acme"),
+            ("GUARDIAN_EMAIL", "kam@acme.test"),
+        ]))
+        .unwrap();
+        assert_eq!(s.custom_fields.agent_id, None);
+        assert_eq!(
+            s.routing.zendesk_url.as_deref(),
+            Some("https://acme.zendesk.com")
+        );
+        assert_eq!(s.routing.guardian_email, "kam@acme.test");
+    }
+
+    #[test]
+    fn a_bad_field_id_names_the_variable() {
+        let err =
+            PipelineSettings::from_env(&env(&[("ZENDESK_FIELD_AGENT_ID", "abc")])).unwrap_err();
+        assert!(err.to_string().contains("ZENDESK_FIELD_AGENT_ID"), "{err}");
     }
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::domain::{Priority, SentimentLabel, Team};
+use crate::domain::{Priority, RiskLevel, SentimentLabel, Team};
 use crate::engine::signals::{Family, Signal};
 
 /// The policy shipped with the product (`data/policy.toml`).
@@ -49,6 +49,7 @@ pub struct Policy {
     pub routing: RoutingPolicy,
     pub calibration: Calibration,
     pub llm: LlmPolicy,
+    pub model: ModelPolicy,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -56,6 +57,9 @@ pub struct Policy {
 pub struct Limits {
     /// Characters of a description that are read; the rest is ignored (logs, pastes).
     pub max_description_chars: usize,
+    /// Time a queue consumer gives a batch's records when the invocation's deadline is
+    /// unknown (a local runtime that sends none, or no plausible one), in milliseconds.
+    pub batch_budget_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -252,6 +256,41 @@ pub struct LlmPolicy {
     pub budget_ms: u64,
 }
 
+/// How the learned model and the phrase rules make one decision, and when a person
+/// should look.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelPolicy {
+    /// Use the learned model (`false`: the phrase rules alone decide).
+    pub enabled: bool,
+    /// The cost of deciding each priority (columns P0..P3) when the truth is each
+    /// priority (rows P0..P3). The decision is the priority with the lowest expected
+    /// cost under the model's probabilities: a missed fire costs more than a false
+    /// alarm.
+    pub priority_costs: [[f64; 4]; 4],
+    /// The phrase rules' decision raises the model's, never lowers it: the rules' P0
+    /// (a critical signal with enough weight) keeps at least this priority...
+    pub rules_p0_floor: Priority,
+    /// ...and a critical signal alone (an outage, blocked revenue, data loss, a
+    /// security incident, not negated) keeps at least this one.
+    pub critical_signal_floor: Priority,
+    /// Probability from which a churn threat or revenue intent is reported.
+    pub churn_probability: f64,
+    pub opportunity_probability: f64,
+    /// A decision whose confidence is below this is flagged for review, never
+    /// auto-sent, and (in hybrid mode) sent to the language model.
+    pub review_below_confidence: f64,
+    /// A ticket decided below P0 whose P0 probability reaches this is flagged too.
+    pub review_p0_probability: f64,
+    /// Confidence is multiplied by min(1, share of words known to the model / this).
+    pub full_coverage: f64,
+    /// Confidence is multiplied by this when the language is none the model was
+    /// trained on.
+    pub unknown_language_factor: f64,
+    /// Languages the model was trained on.
+    pub languages: Vec<String>,
+}
+
 impl Policy {
     /// Reads and validates a policy file.
     pub fn load(path: &Path) -> Result<Self, PolicyError> {
@@ -280,6 +319,12 @@ impl Policy {
     fn validate(&self) -> Result<(), PolicyError> {
         if self.version != 1 {
             return Err(invalid("version", "only version 1 is understood"));
+        }
+        if !(1_000..=900_000).contains(&self.limits.batch_budget_ms) {
+            return Err(invalid(
+                "limits.batch_budget_ms",
+                "must be between 1000 and 900000 (Lambda's longest invocation)",
+            ));
         }
         if self.limits.max_description_chars < 200 {
             return Err(invalid(
@@ -451,6 +496,24 @@ impl Policy {
             "llm.hybrid_below_confidence",
             self.llm.hybrid_below_confidence,
         )?;
+        let m = &self.model;
+        for (a, row) in m.priority_costs.iter().enumerate() {
+            for (d, c) in row.iter().enumerate() {
+                if !(c.is_finite() && *c >= 0.0) || (a == d) != (*c == 0.0) {
+                    return Err(invalid(
+                        format!("model.priority_costs[{a}][{d}]"),
+                        "costs must be 0 on the diagonal and positive elsewhere",
+                    ));
+                }
+            }
+        }
+        unit("model.churn_probability", m.churn_probability)?;
+        unit("model.opportunity_probability", m.opportunity_probability)?;
+        unit("model.review_below_confidence", m.review_below_confidence)?;
+        unit("model.review_p0_probability", m.review_p0_probability)?;
+        unit("model.full_coverage", m.full_coverage)?;
+        positive("model.full_coverage", m.full_coverage)?;
+        unit("model.unknown_language_factor", m.unknown_language_factor)?;
         Ok(())
     }
 
@@ -476,6 +539,20 @@ impl Policy {
             .get(s.name())
             .copied()
             .unwrap_or(0.0)
+    }
+
+    /// The Guardian level of a risk score.
+    pub fn risk_level(&self, score: u8) -> RiskLevel {
+        let (score, l) = (u32::from(score), &self.guardian.levels);
+        if score >= l.critical {
+            RiskLevel::Critical
+        } else if score >= l.high {
+            RiskLevel::High
+        } else if score >= l.medium {
+            RiskLevel::Medium
+        } else {
+            RiskLevel::Low
+        }
     }
 
     /// The MRR tier an account falls in.

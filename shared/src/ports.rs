@@ -6,11 +6,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use serde_json::Value;
+
 use crate::alerts::Alert;
 use crate::domain::{AccountContext, Decision, Ticket, TicketId};
 use crate::engine::agents::AgentLoad;
-use crate::llm::LlmUsage;
 use crate::messages::TriageMessage;
+use crate::redact::Redactions;
 use crate::zendesk::ZendeskCall;
 
 /// A failure behind a port, classified by what the caller should do about it.
@@ -219,4 +221,51 @@ impl<T: Notifier + ?Sized> Notifier for std::sync::Arc<T> {
     async fn send(&self, alert: &Alert) -> Result<Delivery, PortError> {
         (**self).send(alert).await
     }
+}
+
+/// What is sent to the model: a static system part (cached by the provider) and the
+/// ticket.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LlmPrompt {
+    pub system: String,
+    pub user: String,
+    pub tool: Value,
+}
+
+/// Tokens and cost of one call.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LlmUsage {
+    pub model: String,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cache_creation_input_tokens: u64,
+    pub cache_read_input_tokens: u64,
+    /// In USD, from the model's list prices; `None` for an unknown model.
+    pub cost_usd: Option<f64>,
+    pub redactions: Redactions,
+    /// The model's answer was used (`false`: the built-in decision was kept).
+    pub used: bool,
+}
+
+/// The model's answer, as the forced tool returned it (unvalidated).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LlmAnswer {
+    pub input: Option<Value>,
+    pub stop_reason: String,
+    pub usage: LlmUsage,
+}
+
+/// The port to a language model.
+#[async_trait]
+pub trait Classifier: Send + Sync {
+    /// Asks once (the adapter retries 429/500/529 within `budget`).
+    async fn classify(&self, prompt: &LlmPrompt, budget: Duration) -> Result<LlmAnswer, LlmError>;
+}
+
+/// A failed call, with the usage it still cost.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{reason}")]
+pub struct LlmError {
+    pub reason: String,
+    pub usage: Option<LlmUsage>,
 }

@@ -1,14 +1,13 @@
-//! Settings read once at start from the environment (and `data/zendesk.toml` for the
-//! custom field ids), shared by the CLI and the Lambda functions.
+//! Settings read once at start from the environment: the reader every adapter and
+//! function uses ([`Env`]), and the settings the four Lambda functions share
+//! ([`FunctionConfig`]). Each adapter reads its own settings next to its code.
 
-use serde::Deserialize;
+use std::time::Duration;
 
-use crate::adapters::http::sendgrid::SendGridConfig;
-use crate::alerts::AlertRouting;
-use crate::pipeline::PipelineSettings;
-use crate::zendesk::CustomFieldIds;
+use crate::policy::Policy;
 
-pub const DEFAULT_ZENDESK_TOML: &str = include_str!("../../data/zendesk.toml");
+/// The sender of alert e-mails when `ALERT_FROM_EMAIL` is not set.
+pub const DEFAULT_ALERT_FROM: &str = "triage-alerts@example.com";
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum SettingsError {
@@ -56,174 +55,119 @@ pub fn process_env() -> Env<fn(&str) -> Option<String>> {
     Env(|name| std::env::var(name).ok())
 }
 
-#[derive(Debug, Deserialize)]
-struct ZendeskToml {
-    custom_fields: FieldsToml,
+/// An environment of the given pairs (tests, and settings read from a file).
+pub fn env(pairs: &[(&str, &str)]) -> Env<impl Fn(&str) -> Option<String> + use<>> {
+    let map: std::collections::HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Env(move |k: &str| map.get(k).cloned())
 }
 
-#[derive(Debug, Deserialize)]
-struct FieldsToml {
-    guardian_risk_score: u64,
-    opportunity_intent: u64,
-    agent_id: u64,
-}
-
-/// Pipeline settings: custom field ids, alert recipients and links.
-pub fn pipeline_settings<F: Fn(&str) -> Option<String>>(
-    env: &Env<F>,
-) -> Result<PipelineSettings, SettingsError> {
-    let defaults: ZendeskToml =
-        toml::from_str(DEFAULT_ZENDESK_TOML).map_err(|e| SettingsError::Invalid {
-            name: "data/zendesk.toml",
-            problem: e.to_string(),
-        })?;
-    let field = |name: &'static str, default: u64| -> Result<Option<u64>, SettingsError> {
-        let v = env.parse::<u64>(name)?.unwrap_or(default);
-        Ok((v != 0).then_some(v))
-    };
-    let custom_fields = CustomFieldIds {
-        guardian_risk_score: field(
-            "ZENDESK_FIELD_GUARDIAN_RISK_SCORE",
-            defaults.custom_fields.guardian_risk_score,
-        )?,
-        opportunity_intent: field(
-            "ZENDESK_FIELD_OPPORTUNITY_INTENT",
-            defaults.custom_fields.opportunity_intent,
-        )?,
-        agent_id: field("ZENDESK_FIELD_AGENT_ID", defaults.custom_fields.agent_id)?,
-    };
-    let base = AlertRouting::default();
-    let zendesk_url = match (env.get("ZENDESK_BASE_URL"), env.get("ZENDESK_SUBDOMAIN")) {
-        (Some(url), _) => Some(url.trim_end_matches('/').to_string()),
-        (None, Some(sub)) => Some(format!("https://{sub}.zendesk.com")),
-        _ => None,
-    };
-    Ok(PipelineSettings {
-        custom_fields,
-        routing: AlertRouting {
-            guardian_email: env.get("GUARDIAN_EMAIL").unwrap_or(base.guardian_email),
-            opportunity_email: env
-                .get("OPPORTUNITY_EMAIL")
-                .unwrap_or(base.opportunity_email),
-            zendesk_url,
-            dashboard_url: env.get("DASHBOARD_URL"),
-        },
-    })
-}
-
-/// Which e-mail provider sends alerts.
+/// The settings the Lambda functions share, read once in each `main`: the table, the
+/// bucket and the queues (required by the functions that use them: see the
+/// accessors), the retention, the alerts' sender, and from the policy the history
+/// window and the batch budget.
 #[derive(Debug, Clone, PartialEq)]
-pub enum EmailProvider {
-    SendGrid(SendGridConfig),
-    /// Amazon SES v2 (AWS deployments), from this address.
-    Ses {
-        from: String,
-    },
+pub struct FunctionConfig {
+    /// `TABLE_NAME`.
+    pub table: String,
+    /// `RETENTION_DAYS`, default 30: the TTL of stored items.
+    pub retention_days: u32,
+    /// `ALERT_FROM_EMAIL`.
+    pub alert_from: String,
+    /// How far back a customer's tickets count for Guardian (the policy's).
+    pub history_days: u32,
+    /// Time for a queue batch when the invocation's deadline is unknown (the policy's).
+    pub batch_budget: Duration,
+    bucket: Option<String>,
+    triage_queue_url: Option<String>,
+    alerts_queue_url: Option<String>,
 }
 
-/// The alert channels configured in the environment: `EMAIL_PROVIDER` (`sendgrid`,
-/// the default when `SENDGRID_API_KEY` is set, or `ses`), `SENDGRID_API_KEY`,
-/// `SENDGRID_BASE_URL`, `ALERT_FROM_EMAIL`, and `SLACK_WEBHOOK_URL`. With none of
-/// them, alerts are written (locally to `emails/alerts.mbox`, in AWS to the bucket).
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct AlertChannels {
-    pub email: Option<EmailProvider>,
-    pub slack_webhook_url: Option<String>,
-}
+impl FunctionConfig {
+    pub fn read<F: Fn(&str) -> Option<String>>(
+        env: &Env<F>,
+        policy: &Policy,
+    ) -> Result<Self, SettingsError> {
+        Ok(Self {
+            table: env.require("TABLE_NAME")?,
+            retention_days: env.parse("RETENTION_DAYS")?.unwrap_or(30),
+            alert_from: env
+                .get("ALERT_FROM_EMAIL")
+                .unwrap_or_else(|| DEFAULT_ALERT_FROM.into()),
+            history_days: policy.guardian.history.window_days,
+            batch_budget: Duration::from_millis(policy.limits.batch_budget_ms),
+            bucket: env.get("REPORT_BUCKET"),
+            triage_queue_url: env.get("TRIAGE_QUEUE_URL"),
+            alerts_queue_url: env.get("ALERTS_QUEUE_URL"),
+        })
+    }
 
-pub fn alert_channels<F: Fn(&str) -> Option<String>>(
-    env: &Env<F>,
-) -> Result<AlertChannels, SettingsError> {
-    let from = env
-        .get("ALERT_FROM_EMAIL")
-        .unwrap_or_else(|| "triage-alerts@example.com".into());
-    let email = match env
-        .get("EMAIL_PROVIDER")
-        .map(|p| p.to_ascii_lowercase())
-        .as_deref()
-    {
-        Some("ses") => Some(EmailProvider::Ses { from }),
-        Some("sendgrid") | None => env.get("SENDGRID_API_KEY").map(|key| {
-            EmailProvider::SendGrid(SendGridConfig::new(key, from, env.get("SENDGRID_BASE_URL")))
-        }),
-        Some(other) => {
-            return Err(SettingsError::Invalid {
-                name: "EMAIL_PROVIDER",
-                problem: format!("{other:?} is not sendgrid or ses"),
-            });
-        }
-    };
-    Ok(AlertChannels {
-        email,
-        slack_webhook_url: env.get("SLACK_WEBHOOK_URL"),
-    })
+    /// `REPORT_BUCKET`.
+    pub fn bucket(&self) -> Result<&str, SettingsError> {
+        self.bucket.as_deref().ok_or(SettingsError::Missing {
+            name: "REPORT_BUCKET",
+        })
+    }
+
+    /// `TRIAGE_QUEUE_URL`.
+    pub fn triage_queue_url(&self) -> Result<&str, SettingsError> {
+        self.triage_queue_url
+            .as_deref()
+            .ok_or(SettingsError::Missing {
+                name: "TRIAGE_QUEUE_URL",
+            })
+    }
+
+    /// `ALERTS_QUEUE_URL`.
+    pub fn alerts_queue_url(&self) -> Result<&str, SettingsError> {
+        self.alerts_queue_url
+            .as_deref()
+            .ok_or(SettingsError::Missing {
+                name: "ALERTS_QUEUE_URL",
+            })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
-
-    fn env(pairs: &[(&str, &str)]) -> Env<impl Fn(&str) -> Option<String>> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Env(move |k: &str| map.get(k).cloned())
-    }
 
     #[test]
-    fn defaults_come_from_the_shipped_file_and_env_overrides() {
-        let s = pipeline_settings(&env(&[])).unwrap();
-        assert_eq!(s.custom_fields.guardian_risk_score, Some(360000000101));
-        assert_eq!(s.routing.zendesk_url, None);
-        let s = pipeline_settings(&env(&[
-            ("ZENDESK_FIELD_AGENT_ID", "0"),
-            ("ZENDESK_SUBDOMAIN", "acme"),
-            ("GUARDIAN_EMAIL", "kam@acme.test"),
-        ]))
+    fn the_functions_share_one_reading_of_their_settings() {
+        let policy = Policy::default_policy();
+        let c = FunctionConfig::read(
+            &env(&[
+                ("TABLE_NAME", "t"),
+                ("REPORT_BUCKET", "b"),
+                ("RETENTION_DAYS", "7"),
+            ]),
+            &policy,
+        )
         .unwrap();
-        assert_eq!(s.custom_fields.agent_id, None);
+        assert_eq!((c.table.as_str(), c.retention_days), ("t", 7));
+        assert_eq!(c.alert_from, DEFAULT_ALERT_FROM);
+        assert_eq!(c.history_days, policy.guardian.history.window_days);
+        assert_eq!(c.bucket().unwrap(), "b");
         assert_eq!(
-            s.routing.zendesk_url.as_deref(),
-            Some("https://acme.zendesk.com")
+            c.triage_queue_url().unwrap_err().to_string(),
+            "environment variable TRIAGE_QUEUE_URL is required but not set"
         );
-        assert_eq!(s.routing.guardian_email, "kam@acme.test");
-    }
-
-    #[test]
-    fn alert_channels_follow_the_environment() {
-        assert_eq!(alert_channels(&env(&[])).unwrap(), AlertChannels::default());
-        let c = alert_channels(&env(&[
-            ("SENDGRID_API_KEY", "SG.x"),
-            ("SLACK_WEBHOOK_URL", "http://127.0.0.1:9/hook"),
-        ]))
-        .unwrap();
-        assert!(
-            matches!(c.email, Some(EmailProvider::SendGrid(ref s)) if s.api_key == "SG.x" && s.base_url == "https://api.sendgrid.com")
-        );
-        assert_eq!(
-            c.slack_webhook_url.as_deref(),
-            Some("http://127.0.0.1:9/hook")
-        );
-        let c = alert_channels(&env(&[
-            ("EMAIL_PROVIDER", "ses"),
-            ("ALERT_FROM_EMAIL", "a@b.test"),
-        ]))
-        .unwrap();
-        assert_eq!(
-            c.email,
-            Some(EmailProvider::Ses {
-                from: "a@b.test".into()
-            })
-        );
-        assert!(alert_channels(&env(&[("EMAIL_PROVIDER", "pigeon")])).is_err());
+        let err = FunctionConfig::read(
+            &env(&[("TABLE_NAME", "t"), ("RETENTION_DAYS", "x")]),
+            &policy,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("RETENTION_DAYS"), "{err}");
     }
 
     #[test]
     fn a_bad_value_names_the_variable() {
-        let err = pipeline_settings(&env(&[("ZENDESK_FIELD_AGENT_ID", "abc")])).unwrap_err();
-        assert!(err.to_string().contains("ZENDESK_FIELD_AGENT_ID"), "{err}");
+        let err = env(&[("RETENTION_DAYS", "abc")])
+            .parse::<u32>("RETENTION_DAYS")
+            .unwrap_err();
+        assert!(err.to_string().contains("RETENTION_DAYS"), "{err}");
         assert_eq!(
             env(&[]).require("TABLE_NAME").unwrap_err().to_string(),
             "environment variable TABLE_NAME is required but not set"

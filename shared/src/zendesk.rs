@@ -56,8 +56,15 @@ pub fn tags(decision: &Decision) -> Vec<String> {
     {
         tags.push("auto_send_candidate".to_string());
     }
+    if decision.needs_review {
+        tags.push(NEEDS_REVIEW_TAG.to_string());
+    }
     tags
 }
+
+/// The tag of a decision a person should check (low confidence, or a possible P0
+/// decided lower); such a ticket is never auto-sent.
+pub const NEEDS_REVIEW_TAG: &str = "triage_needs_review";
 
 /// The internal note: the decision, its reasons, and the draft for review.
 pub fn internal_note(decision: &Decision, agents: &AgentDirectory) -> String {
@@ -69,10 +76,17 @@ pub fn internal_note(decision: &Decision, agents: &AgentDirectory) -> String {
             format!("{} ({})", a.name, a.id)
         });
     let mut note = format!(
-        "[Automated triage: please review]\nPriority: {} ({}) | Team: {} | Agent: {}\nGuardian: {}/100 ({}){}\n",
+        "[Automated triage: {}]\nPriority: {} ({}, confidence {:.0}%) | Team: {} ({:.0}%) | Agent: {}\nGuardian: {}/100 ({}){}\n",
+        if decision.needs_review {
+            "NEEDS REVIEW, the engine is unsure"
+        } else {
+            "please review"
+        },
         decision.priority,
         decision.priority.zendesk(),
+        decision.confidence.priority * 100.0,
         decision.team.display_name(),
+        decision.confidence.team * 100.0,
         agent,
         decision.guardian.risk_score,
         decision.guardian.level,
@@ -253,6 +267,7 @@ pub fn plan(
         },
     ];
     if policy.auto_send.enabled
+        && !decision.needs_review
         && let Some(d) = decision.draft.as_ref().filter(|d| d.auto_send_candidate)
     {
         calls.push(ZendeskCall {

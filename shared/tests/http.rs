@@ -828,7 +828,7 @@ async fn advise(
     t: &Ticket,
 ) -> (
     triage_shared::domain::Decision,
-    Option<triage_shared::llm::LlmUsage>,
+    Option<triage_shared::ports::LlmUsage>,
 ) {
     let engine = Engine::embedded().unwrap();
     let c = classifier(server);
@@ -837,12 +837,12 @@ async fn advise(
         mode,
         system: system_prompt(&engine),
     };
-    let a = engine.assess(t, &Default::default(), &Default::default());
-    if advisor.wants(a.confidence, &engine) {
-        let (d, u) = advisor.consult(t, a.decision, &engine).await;
+    let decision = engine.decide(t, &Default::default(), &Default::default());
+    if advisor.wants(&decision, &engine) {
+        let (d, u) = advisor.consult(t, decision, &engine).await;
         (d, Some(u))
     } else {
-        (a.decision, None)
+        (decision, None)
     }
 }
 
@@ -984,20 +984,16 @@ async fn hybrid_mode_only_asks_about_tickets_the_engine_is_unsure_of() {
         "Checkout is down for all customers since 9am, nobody can pay, we are losing sales.",
     );
     let unclear = ticket("hmm", "the thing from last week is odd again");
+    let sure = engine.decide(&clear, &Default::default(), &Default::default());
+    assert!(!sure.needs_review, "{:?}", sure.reasons);
     assert!(
-        engine
-            .assess(&clear, &Default::default(), &Default::default())
-            .confidence
+        sure.confidence.priority.min(sure.confidence.team)
             >= engine.policy.llm.hybrid_below_confidence
     );
-    assert!(
-        engine
-            .assess(&unclear, &Default::default(), &Default::default())
-            .confidence
-            < engine.policy.llm.hybrid_below_confidence
-    );
+    let unsure = engine.decide(&unclear, &Default::default(), &Default::default());
+    assert!(unsure.needs_review, "{:?}", unsure.reasons);
     let (d, usage) = advise(&server, LlmMode::Hybrid, &clear).await;
-    assert_eq!(d.engine, EngineKind::Rules);
+    assert_eq!(d.engine, EngineKind::Model);
     assert!(usage.is_none());
     assert!(server.received_requests().await.unwrap().is_empty());
     let (d, usage) = advise(&server, LlmMode::Hybrid, &unclear).await;

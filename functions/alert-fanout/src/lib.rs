@@ -9,38 +9,23 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::{Error, LambdaEvent};
 use triage_shared::adapters::aws::SqsQueue;
-use triage_shared::adapters::sqs_batch::{Failure, process_batch, time_for_records};
+use triage_shared::adapters::aws::sqs_batch::{Failure, process_batch, time_for_records};
 use triage_shared::fanout::{Outcome, deliver};
 use triage_shared::messages::AlertMessage;
 use triage_shared::ports::{AlertLedger, Notifier};
 use triage_shared::settings::{Env, SettingsError};
 
-/// Settings read once at start.
+/// The fan-out's own settings (the shared ones are in `FunctionConfig`).
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub table: String,
-    pub alerts_queue_url: String,
-    pub bucket: String,
-    pub retention_days: u32,
+    /// How long a claim protects a send (`ALERT_LEASE_SECS`, default 300).
     pub lease_secs: u64,
-    pub alert_from: String,
 }
 
 impl Config {
-    pub fn from_env() -> Result<Self, SettingsError> {
-        Self::read(&triage_shared::settings::process_env())
-    }
-
     pub fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, SettingsError> {
         Ok(Self {
-            table: env.require("TABLE_NAME")?,
-            alerts_queue_url: env.require("ALERTS_QUEUE_URL")?,
-            bucket: env.require("REPORT_BUCKET")?,
-            retention_days: env.parse("RETENTION_DAYS")?.unwrap_or(30),
             lease_secs: env.parse("ALERT_LEASE_SECS")?.unwrap_or(300),
-            alert_from: env
-                .get("ALERT_FROM_EMAIL")
-                .unwrap_or_else(|| "triage-alerts@example.com".into()),
         })
     }
 }
@@ -51,6 +36,8 @@ pub struct Deps<'a> {
     pub notifiers: &'a [Box<dyn Notifier>],
     pub lease_secs: u64,
     pub source: &'a SqsQueue,
+    /// Time for a batch when the invocation's deadline is unknown (the policy's).
+    pub batch_budget: std::time::Duration,
 }
 
 async fn process(deps: &Deps<'_>, record: &SqsMessage) -> Result<(), Failure> {
@@ -82,7 +69,7 @@ pub async fn handle(
     deps: &Deps<'_>,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error> {
-    let time = time_for_records(event.context.deadline);
+    let time = time_for_records(event.context.deadline, deps.batch_budget);
     Ok(
         process_batch(&event.payload.records, deps.source, time, |r| {
             process(deps, r)

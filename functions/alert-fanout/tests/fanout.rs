@@ -8,7 +8,9 @@ use alert_fanout::{Deps, handle};
 use async_trait::async_trait;
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{Context, LambdaEvent};
-use triage_shared::adapters::aws::{DynamoAlertLedger, S3Bucket, SesNotifier, SqsQueue};
+use triage_shared::adapters::aws::{
+    DynamoAlertLedger, S3Bucket, S3EmailArchive, SesNotifier, SqsQueue,
+};
 use triage_shared::alerts::{Alert, AlertKind, alert_id};
 use triage_shared::domain::{Priority, RiskLevel, Team};
 use triage_shared::messages::AlertMessage;
@@ -45,7 +47,7 @@ fn alert(ticket: &str) -> Alert {
 }
 
 /// Counts the sends that reach the bucket.
-struct Counted(S3Bucket, Arc<AtomicUsize>);
+struct Counted(S3EmailArchive, Arc<AtomicUsize>);
 
 #[async_trait]
 impl Notifier for Counted {
@@ -62,7 +64,7 @@ impl Notifier for Counted {
 struct Fixture {
     stack: Stack,
     ledger: DynamoAlertLedger,
-    bucket: S3Bucket,
+    bucket: S3EmailArchive,
     source: SqsQueue,
 }
 
@@ -71,11 +73,10 @@ impl Fixture {
         let stack = Stack::new().await;
         Self {
             ledger: DynamoAlertLedger::new(stack.aws.dynamodb.clone(), &stack.table, 30),
-            bucket: S3Bucket::new(
-                stack.aws.s3.clone(),
-                &stack.bucket,
-                "triage-alerts@example.com",
-            ),
+            bucket: S3EmailArchive {
+                bucket: S3Bucket::new(stack.aws.s3.clone(), &stack.bucket),
+                from: "triage-alerts@example.com".into(),
+            },
             source: SqsQueue::new(stack.aws.sqs.clone(), &stack.alerts_queue),
             stack,
         }
@@ -95,6 +96,7 @@ impl Fixture {
             notifiers,
             lease_secs: 300,
             source: &self.source,
+            batch_budget: std::time::Duration::from_secs(100),
         };
         let response = handle(&deps, LambdaEvent::new(event, Context::default()))
             .await
@@ -140,7 +142,14 @@ async fn a_duplicated_alert_is_sent_once_even_when_both_copies_arrive_together()
     assert!(failed.is_empty());
     assert_eq!(sends.load(Ordering::SeqCst), 1);
 
-    let email = String::from_utf8(f.bucket.get("emails/guardian-6001.eml").await.unwrap()).unwrap();
+    let email = String::from_utf8(
+        f.bucket
+            .bucket
+            .get("emails/guardian-6001.eml")
+            .await
+            .unwrap(),
+    )
+    .unwrap();
     assert!(email.contains("To: kam@example.com"));
     assert!(email.contains("Churn risk 88/100"));
     assert!(email.contains("Call the account owner within 24 hours."));
@@ -296,12 +305,10 @@ async fn a_failed_send_is_retried_not_lost_and_poison_is_reported() {
 }
 
 #[test]
-fn a_missing_setting_is_named() {
-    let env = triage_shared::settings::Env(|_: &str| None);
-    assert_eq!(
-        alert_fanout::Config::read(&env).unwrap_err().to_string(),
-        "environment variable TABLE_NAME is required but not set"
-    );
+fn a_bad_lease_is_named() {
+    let env = triage_shared::settings::env(&[("ALERT_LEASE_SECS", "soon")]);
+    let err = alert_fanout::Config::read(&env).unwrap_err().to_string();
+    assert!(err.contains("ALERT_LEASE_SECS"), "{err}");
 }
 
 #[tokio::test]

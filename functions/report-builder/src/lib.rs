@@ -17,26 +17,16 @@ use triage_shared::settings::{Env, SettingsError};
 pub const LATEST_PAGE: &str = "reports/latest/index.html";
 pub const LATEST_METRICS: &str = "reports/latest/metrics_summary.json";
 
-/// Settings read once at start.
+/// The report builder's own settings (the shared ones are in `FunctionConfig`).
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub table: String,
-    pub bucket: String,
-    pub retention_days: u32,
     pub window_days: u32,
     pub link_expiry_secs: u64,
 }
 
 impl Config {
-    pub fn from_env() -> Result<Self, SettingsError> {
-        Self::read(&triage_shared::settings::process_env())
-    }
-
     pub fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, SettingsError> {
         Ok(Self {
-            table: env.require("TABLE_NAME")?,
-            bucket: env.require("REPORT_BUCKET")?,
-            retention_days: env.parse("RETENTION_DAYS")?.unwrap_or(30),
             window_days: env.parse("REPORT_WINDOW_DAYS")?.unwrap_or(7),
             link_expiry_secs: env.parse("REPORT_LINK_EXPIRY_SECS")?.unwrap_or(3600),
         })

@@ -57,7 +57,7 @@ async fn publishes_the_dashboard_and_a_link_that_downloads_it() {
         let d = engine.decide(t, &Default::default(), &Default::default());
         assert!(store.save_decision(t, &d, None).await.unwrap());
     }
-    let sink = S3Bucket::new(stack.aws.s3.clone(), &stack.bucket, "");
+    let sink = S3Bucket::new(stack.aws.s3.clone(), &stack.bucket);
     let deps = Deps {
         store: &store,
         sink: &sink,
@@ -102,7 +102,7 @@ async fn a_manual_run_takes_its_own_window() {
     let stack = Stack::new().await;
     let engine = Engine::embedded().unwrap();
     let store = DynamoTicketStore::new(stack.aws.dynamodb.clone(), &stack.table, 30, 90);
-    let sink = S3Bucket::new(stack.aws.s3.clone(), &stack.bucket, "");
+    let sink = S3Bucket::new(stack.aws.s3.clone(), &stack.bucket);
     let deps = Deps {
         store: &store,
         sink: &sink,

@@ -11,45 +11,12 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::{Error, LambdaEvent};
 use triage_shared::accounts::AccountDirectory;
 use triage_shared::adapters::aws::SqsQueue;
-use triage_shared::adapters::sqs_batch::{Failure, process_batch, time_for_records};
+use triage_shared::adapters::aws::sqs_batch::{Failure, process_batch, time_for_records};
 use triage_shared::engine::Engine;
 use triage_shared::llm::LlmAdvisor;
 use triage_shared::messages::TriageMessage;
 use triage_shared::pipeline::{Pipeline, PipelineError, PipelineSettings};
 use triage_shared::ports::{AlertSink, PortError, TicketStore, ZendeskPort};
-use triage_shared::settings::{Env, SettingsError};
-
-/// Settings read once at start.
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub table: String,
-    pub triage_queue_url: String,
-    pub alerts_queue_url: String,
-    pub bucket: String,
-    pub retention_days: u32,
-    pub alert_from: String,
-    pub pipeline: PipelineSettings,
-}
-
-impl Config {
-    pub fn from_env() -> Result<Self, SettingsError> {
-        Self::read(&triage_shared::settings::process_env())
-    }
-
-    pub fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, SettingsError> {
-        Ok(Self {
-            table: env.require("TABLE_NAME")?,
-            triage_queue_url: env.require("TRIAGE_QUEUE_URL")?,
-            alerts_queue_url: env.require("ALERTS_QUEUE_URL")?,
-            bucket: env.require("REPORT_BUCKET")?,
-            retention_days: env.parse("RETENTION_DAYS")?.unwrap_or(30),
-            alert_from: env
-                .get("ALERT_FROM_EMAIL")
-                .unwrap_or_else(|| "triage-alerts@example.com".into()),
-            pipeline: triage_shared::settings::pipeline_settings(env)?,
-        })
-    }
-}
 
 /// What the handler needs, built once in `main`.
 pub struct Deps<'a> {
@@ -63,6 +30,8 @@ pub struct Deps<'a> {
     pub source: &'a SqsQueue,
     /// The optional language model.
     pub llm: Option<&'a LlmAdvisor<'a>>,
+    /// Time for a batch when the invocation's deadline is unknown (the policy's).
+    pub batch_budget: std::time::Duration,
 }
 
 /// Triages one record.
@@ -130,7 +99,7 @@ pub async fn handle(
     deps: &Deps<'_>,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error> {
-    let time = time_for_records(event.context.deadline);
+    let time = time_for_records(event.context.deadline, deps.batch_budget);
     Ok(
         process_batch(&event.payload.records, deps.source, time, |r| {
             process(deps, r)

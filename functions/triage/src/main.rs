@@ -1,7 +1,7 @@
 //! `triage` function: engine, configuration and clients once, then the handler per batch.
 
 use lambda_runtime::{Error, run, service_fn};
-use triage_function::{Config, Deps, handle};
+use triage_function::{Deps, handle};
 use triage_shared::accounts::AccountDirectory;
 use triage_shared::adapters::aws::{
     AwsClients, DynamoAlertLedger, DynamoTicketStore, S3Bucket, S3ZendeskRecorder, SqsQueue,
@@ -11,27 +11,23 @@ use triage_shared::adapters::http::zendesk::{HttpZendesk, ZendeskConfig};
 use triage_shared::engine::Engine;
 use triage_shared::fanout::QueuedAlertSink;
 use triage_shared::llm::{self, LlmAdvisor, LlmMode};
+use triage_shared::pipeline::PipelineSettings;
 use triage_shared::ports::ZendeskPort;
-use triage_shared::settings::process_env;
+use triage_shared::settings::{FunctionConfig, process_env};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let env = process_env();
-    let config = Config::from_env()?;
     let engine = Engine::embedded()?;
+    let shared = FunctionConfig::read(&env, &engine.policy)?;
+    let settings = PipelineSettings::from_env(&env)?;
     let accounts = AccountDirectory::embedded()?;
     let aws = AwsClients::load().await;
-    let history_days = engine.policy.guardian.history.window_days;
-    let store = DynamoTicketStore::new(
-        aws.dynamodb.clone(),
-        &config.table,
-        config.retention_days,
-        history_days,
-    );
-    let ledger = DynamoAlertLedger::new(aws.dynamodb.clone(), &config.table, config.retention_days);
-    let alerts_queue = SqsQueue::new(aws.sqs.clone(), &config.alerts_queue_url);
-    let source = SqsQueue::new(aws.sqs.clone(), &config.triage_queue_url);
+    let store = DynamoTicketStore::from_config(aws.dynamodb.clone(), &shared);
+    let ledger = DynamoAlertLedger::from_config(aws.dynamodb.clone(), &shared);
+    let alerts_queue = SqsQueue::new(aws.sqs.clone(), shared.alerts_queue_url()?);
+    let source = SqsQueue::new(aws.sqs.clone(), shared.triage_queue_url()?);
     // With Zendesk credentials the decision is applied; without, the calls are stored
     // in the bucket (zendesk-calls/) as they would have been sent. A 429 is handed
     // back to SQS (no waiting inside Lambda).
@@ -39,8 +35,7 @@ async fn main() -> Result<(), Error> {
         Some(c) => Box::new(HttpZendesk::new(c)),
         None => Box::new(S3ZendeskRecorder(S3Bucket::new(
             aws.s3.clone(),
-            &config.bucket,
-            &config.alert_from,
+            shared.bucket()?,
         ))),
     };
     let mode = LlmMode::from_env(&env)?;
@@ -60,12 +55,13 @@ async fn main() -> Result<(), Error> {
     let deps = Deps {
         engine: &engine,
         accounts: &accounts,
-        settings: &config.pipeline,
+        settings: &settings,
         store: &store,
         zendesk: zendesk.as_ref(),
         alerts: &alerts,
         source: &source,
         llm: advisor.as_ref(),
+        batch_budget: shared.batch_budget,
     };
     run(service_fn(|event| handle(&deps, event))).await
 }

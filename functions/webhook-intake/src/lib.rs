@@ -14,30 +14,20 @@ use triage_shared::webhook;
 
 pub const ROUTE: &str = "/webhooks/zendesk";
 
-/// Settings read once at start.
+/// The intake's own settings (the shared ones are in `FunctionConfig`).
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub table: String,
-    pub triage_queue_url: String,
     pub secret: String,
     pub tolerance_secs: i64,
     pub max_body_bytes: usize,
-    pub retention_days: u32,
 }
 
 impl Config {
-    pub fn from_env() -> Result<Self, SettingsError> {
-        Self::read(&triage_shared::settings::process_env())
-    }
-
     pub fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, SettingsError> {
         Ok(Self {
-            table: env.require("TABLE_NAME")?,
-            triage_queue_url: env.require("TRIAGE_QUEUE_URL")?,
             secret: env.require("ZENDESK_WEBHOOK_SECRET")?,
             tolerance_secs: env.parse("WEBHOOK_TOLERANCE_SECS")?.unwrap_or(300),
             max_body_bytes: env.parse("WEBHOOK_MAX_BODY_BYTES")?.unwrap_or(256 * 1024),
-            retention_days: env.parse("RETENTION_DAYS")?.unwrap_or(30),
         })
     }
 }

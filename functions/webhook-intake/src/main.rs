@@ -2,20 +2,19 @@
 
 use lambda_http::{Error, run, service_fn};
 use triage_shared::adapters::aws::{AwsClients, DynamoTicketStore, SqsQueue};
+use triage_shared::policy::Policy;
+use triage_shared::settings::{FunctionConfig, process_env};
 use webhook_intake::{Config, Deps, handle};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
-    let config = Config::from_env()?;
+    let env = process_env();
+    let shared = FunctionConfig::read(&env, &Policy::default_policy())?;
+    let config = Config::read(&env)?;
     let aws = AwsClients::load().await;
-    let store = DynamoTicketStore::new(
-        aws.dynamodb.clone(),
-        &config.table,
-        config.retention_days,
-        90,
-    );
-    let queue = SqsQueue::new(aws.sqs.clone(), &config.triage_queue_url);
+    let store = DynamoTicketStore::from_config(aws.dynamodb.clone(), &shared);
+    let queue = SqsQueue::new(aws.sqs.clone(), shared.triage_queue_url()?);
     let deps = Deps {
         store: &store,
         queue: &queue,

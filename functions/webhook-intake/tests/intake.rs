@@ -242,10 +242,10 @@ async fn an_aws_failure_answers_503_so_that_zendesk_retries() {
 
 #[test]
 fn a_missing_setting_is_named() {
-    let env = triage_shared::settings::Env(|k: &str| (k == "TABLE_NAME").then(|| "t".to_string()));
+    let env = triage_shared::settings::env(&[("WEBHOOK_TOLERANCE_SECS", "60")]);
     let err = Config::read(&env).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "environment variable TRIAGE_QUEUE_URL is required but not set"
+        "environment variable ZENDESK_WEBHOOK_SECRET is required but not set"
     );
 }

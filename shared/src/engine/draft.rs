@@ -5,7 +5,7 @@ use super::agents::Agent;
 use super::found::round2;
 use super::kb::{KnowledgeBase, Words};
 use super::language::{Detected, Lang};
-use crate::domain::{DraftReply, Priority, Sentiment, SentimentLabel, Team, Ticket};
+use crate::domain::{DraftReply, Priority, Sentiment, Team, Ticket};
 use crate::policy::Policy;
 use crate::text::{Prepared, truncate_words};
 
@@ -134,10 +134,7 @@ pub fn compose(input: &DraftInput<'_>) -> DraftOutcome {
         confidence -= p;
         penalties.push(format!("{extra_questions} more question(s) -{p:.2}"));
     }
-    if matches!(
-        input.sentiment.label,
-        SentimentLabel::Frustrated | SentimentLabel::Aggressive
-    ) {
+    if input.sentiment.label.is_negative() {
         confidence -= d.penalty_negative_sentiment;
         penalties.push(format!(
             "{} tone -{:.2}",

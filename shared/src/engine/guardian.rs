@@ -3,12 +3,14 @@
 //! repeated issues), sentiment, the ticket's priority and the customer's recent
 //! history; the account's MRR tier adds weight once there is risk to weigh. The score
 //! (0-100) gives a level and, past the policy threshold, an alert with actions that fit.
+//! With the learned model, its churn probability (times the cap on churn language)
+//! stands for the churn language, and the alert goes out when that probability, plus
+//! a share for the account's recent history, reaches the policy's; the phrases found
+//! are still named.
 
 use super::found::{Found, quote};
 use super::signals::{Family, Signal};
-use crate::domain::{
-    AccountContext, GuardianAssessment, Priority, RiskLevel, Sentiment, SentimentLabel,
-};
+use crate::domain::{AccountContext, GuardianAssessment, Priority, Sentiment, SentimentLabel};
 use crate::policy::Policy;
 use crate::text::Prepared;
 
@@ -19,6 +21,7 @@ pub fn assess(
     priority: Priority,
     mrr: Option<f64>,
     account: &AccountContext,
+    model_churn: Option<(f64, &str)>,
     policy: &Policy,
 ) -> GuardianAssessment {
     let g = &policy.guardian;
@@ -38,7 +41,16 @@ pub fn assess(
             ));
         }
     }
-    if language > g.max_language_points {
+    if let Some((p, why)) = model_churn {
+        // The model read the same phrases (and more): its probability replaces them.
+        for r in &mut reasons {
+            if let Some(open) = r.rfind(" (+") {
+                r.truncate(open);
+            }
+        }
+        language = p * g.max_language_points;
+        reasons.insert(0, format!("model churn {p:.2}: {why} (+{language:.0})"));
+    } else if language > g.max_language_points {
         reasons.push(format!(
             "churn language capped at {:.0}",
             g.max_language_points
@@ -81,16 +93,13 @@ pub fn assess(
         reasons.push(format!("{} account, MRR {m:.0} (+{value:.0})", tier.name));
     }
     let score = (base + value).round().clamp(0.0, 100.0) as u8;
-    let level = if u32::from(score) >= g.levels.critical {
-        RiskLevel::Critical
-    } else if u32::from(score) >= g.levels.high {
-        RiskLevel::High
-    } else if u32::from(score) >= g.levels.medium {
-        RiskLevel::Medium
-    } else {
-        RiskLevel::Low
+    let level = policy.risk_level(score);
+    // With the model, its calibrated probability decides, moved up by the account's
+    // recent history (which the text cannot show); the score still ranks the alerts.
+    let alert = match model_churn {
+        Some((p, _)) => p + history / 100.0 >= policy.model.churn_probability,
+        None => u32::from(score) >= g.alert_threshold,
     };
-    let alert = u32::from(score) >= g.alert_threshold;
 
     let mut actions = Vec::new();
     if alert {

@@ -1,31 +1,47 @@
 //! The triage engine: a ticket, its account context and the policy in, a decision with
 //! its reasons out. Pure and deterministic: no I/O, no clock, no randomness.
+//!
+//! The phrase rules read the ticket first ([`catalogue`], [`lexicon`], the analysers);
+//! the learned [`model`] then decides from the text and the rules' findings, with the
+//! rules' critical signals as guardrails ([`combine`]). Without a model (or with
+//! `model.enabled = false`) the rules decide alone.
 
 pub mod agents;
 pub mod catalogue;
+pub mod combine;
 pub mod draft;
 pub mod found;
 pub mod guardian;
 pub mod kb;
 pub mod language;
 pub mod lexicon;
+pub mod model;
 pub mod opportunity;
 pub mod priority;
 pub mod sentiment;
 pub mod signals;
 pub mod team;
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use agents::{AgentDirectory, AgentLoad};
 use catalogue::{Catalogue, PriorityWords};
 use found::Found;
 use kb::KnowledgeBase;
-use language::LanguageModel;
+use language::{Detected, LanguageModel};
 use lexicon::{Hit, Matcher};
-use signals::Signal;
+use model::features::{FeatureConfig, Features};
+use model::{Model, Prediction};
+use priority::PriorityOutcome;
+use sentiment::SentimentOutcome;
+use signals::{Family, Signal};
+use team::TeamOutcome;
 
-use crate::domain::{AccountContext, Decision, EngineKind, Intent, Ticket};
+use crate::domain::{
+    AccountContext, Confidence, Decision, EngineKind, Intent, OpportunitySignal, Priority, Team,
+    Ticket,
+};
 use crate::policy::Policy;
 use crate::text::Prepared;
 
@@ -39,6 +55,8 @@ pub enum EngineError {
     Agents(#[from] agents::AgentsError),
     #[error(transparent)]
     Phrases(#[from] catalogue::CatalogueError),
+    #[error(transparent)]
+    Model(#[from] model::ModelError),
     #[error("cannot read {path}: {source}")]
     Io {
         path: String,
@@ -54,20 +72,43 @@ enum Tag {
     Specialty(u16),
 }
 
-/// The engine's decision together with its own confidence (0-1), which decides
-/// whether a language model is consulted in hybrid mode.
+/// Everything the engine reads in a ticket before deciding: the rules' findings and
+/// outcomes, and the model's features.
 #[derive(Debug, Clone)]
-pub struct Assessment {
-    pub decision: Decision,
-    pub confidence: f64,
+pub struct Analysis {
+    pub text: Prepared,
+    pub found: Found,
+    ids: Vec<u32>,
+    specialties: Vec<Hit<u16>>,
+    pub language: Detected,
+    pub sentiment: SentimentOutcome,
+    /// An explicit churn threat (cancel, not renewing, chargeback, competitor).
+    pub churn_threat: bool,
+    /// A critical signal stands in the text.
+    pub critical: bool,
+    pub rules_priority: PriorityOutcome,
+    pub rules_team: TeamOutcome,
+    /// Empty when no feature space was asked for.
+    pub features: Features,
 }
 
-/// The triage engine with its policy, knowledge base and agents compiled.
+/// Where the engine's data comes from; `None` is the shipped file.
+#[derive(Debug, Default)]
+pub struct Sources<'a> {
+    pub knowledge_base: Option<&'a Path>,
+    pub agents: Option<&'a Path>,
+    /// A model file (`triage learn`); the shipped model otherwise.
+    pub model: Option<&'a Path>,
+}
+
+/// The triage engine with its policy, phrases, model, knowledge base and agents.
 #[derive(Debug)]
 pub struct Engine {
     pub policy: Policy,
     pub kb: KnowledgeBase,
     pub agents: AgentDirectory,
+    /// The learned model; `None` when the policy turns it off.
+    pub model: Option<Model>,
     language: LanguageModel,
     matcher: Matcher<Tag>,
     negatable: signals::SignalSet,
@@ -80,6 +121,7 @@ impl Engine {
     pub fn new(
         policy: Policy,
         catalogue: Catalogue,
+        model: Option<Model>,
         mut kb: KnowledgeBase,
         agents: AgentDirectory,
     ) -> Result<Self, EngineError> {
@@ -129,10 +171,12 @@ impl Engine {
             stop_masks[matcher.intern(w) as usize] = mask;
         }
         kb.learn_vocabulary(matcher.words(), matcher.vocabulary_len());
+        let model = model.filter(|_| policy.model.enabled);
         Ok(Self {
             policy,
             kb,
             agents,
+            model,
             language,
             matcher,
             negatable: catalogue.negatable,
@@ -141,25 +185,27 @@ impl Engine {
         })
     }
 
-    /// The engine with the shipped policy, phrases, knowledge base and agents.
+    /// The engine with the shipped policy, phrases, model, knowledge base and agents.
     pub fn embedded() -> Result<Self, EngineError> {
-        Self::from_parts(Policy::default_policy(), Catalogue::embedded()?, None, None)
+        Self::from_parts(
+            Policy::default_policy(),
+            Catalogue::embedded()?,
+            &Sources::default(),
+        )
     }
 
-    /// The engine from a policy and a phrase catalogue plus, optionally, a
-    /// knowledge-base directory and an agents file (the shipped ones otherwise).
+    /// The engine from a policy, a phrase catalogue and the files of `sources`.
     pub fn from_parts(
         policy: Policy,
         catalogue: Catalogue,
-        kb_dir: Option<&Path>,
-        agents_file: Option<&Path>,
+        sources: &Sources<'_>,
     ) -> Result<Self, EngineError> {
         let language = LanguageModel::new();
-        let kb = match kb_dir {
+        let kb = match sources.knowledge_base {
             Some(dir) => KnowledgeBase::load_dir(dir, &policy.draft, &language)?,
             None => KnowledgeBase::embedded(&policy.draft, &language)?,
         };
-        let agents = match agents_file {
+        let agents = match sources.agents {
             Some(path) => {
                 AgentDirectory::parse(&std::fs::read_to_string(path).map_err(|source| {
                     EngineError::Io {
@@ -170,25 +216,24 @@ impl Engine {
             }
             None => AgentDirectory::embedded()?,
         };
-        Self::new(policy, catalogue, kb, agents)
+        let model = if !policy.model.enabled {
+            None
+        } else {
+            Some(match sources.model {
+                Some(path) => Model::load(path)?,
+                None => Model::embedded()?,
+            })
+        };
+        Self::new(policy, catalogue, model, kb, agents)
     }
 
     pub fn pattern_count(&self) -> usize {
         self.matcher.pattern_count()
     }
 
-    /// Triage one ticket.
-    pub fn decide(&self, ticket: &Ticket, account: &AccountContext, load: &AgentLoad) -> Decision {
-        self.assess(ticket, account, load).decision
-    }
-
-    /// Triage one ticket and say how sure the engine is.
-    pub fn assess(
-        &self,
-        ticket: &Ticket,
-        account: &AccountContext,
-        load: &AgentLoad,
-    ) -> Assessment {
+    /// Reads a ticket: the rules' findings and, with a feature space, the features the
+    /// model reads (`triage learn` asks with the space it trains).
+    pub fn analyse(&self, ticket: &Ticket, features: Option<&FeatureConfig>) -> Analysis {
         let policy = &self.policy;
         let text = Prepared::new(
             &ticket.subject,
@@ -198,11 +243,6 @@ impl Engine {
         let mut hits = Vec::new();
         let mut specialties = Vec::new();
         let ids = self.matcher.token_ids(&text);
-        let words = kb::Words {
-            text: &text,
-            ids: &ids,
-            stop_masks: &self.stop_masks,
-        };
         for h in self.matcher.find_with(&text, &ids) {
             match h.signal {
                 Tag::Signal(signal) => hits.push(Hit {
@@ -226,22 +266,31 @@ impl Engine {
         } else {
             ticket.description.as_str()
         };
-        let detected = self
-            .language
-            .detect_from_masks((0..text.len()).map(|i| words.stop_mask(i)), raw_sample);
-
+        let language = self.language.detect_from_masks(
+            ids.iter().map(|&id| {
+                if id == lexicon::NO_WORD {
+                    0
+                } else {
+                    self.stop_masks[id as usize]
+                }
+            }),
+            raw_sample,
+        );
         let churn_threat = policy
             .priority
             .churn_threat_signals
             .iter()
             .filter_map(|n| Signal::by_name(n))
             .any(|s| found.has(s));
+        let critical = policy
+            .priority
+            .critical_signals
+            .iter()
+            .filter_map(|n| Signal::by_name(n))
+            .any(|s| found.has(s));
         let sentiment = sentiment::assess(&found, &text, policy);
-        let negative_tone = matches!(
-            sentiment.sentiment.label,
-            crate::domain::SentimentLabel::Frustrated | crate::domain::SentimentLabel::Aggressive
-        );
-        let prio = priority::assess(
+        let negative_tone = sentiment.sentiment.label.is_negative();
+        let rules_priority = priority::assess(
             &found,
             &text,
             &self.priority_words,
@@ -250,33 +299,187 @@ impl Engine {
             negative_tone,
             policy,
         );
-        let team = team::assess(&found, &text, policy);
+        let rules_team = team::assess(&found, &text, policy);
+        let mut analysis = Analysis {
+            text,
+            found,
+            ids,
+            specialties,
+            language,
+            sentiment,
+            churn_threat,
+            critical,
+            rules_priority,
+            rules_team,
+            features: Features::default(),
+        };
+        if let Some(space) = features {
+            let named = named_features(&analysis, ticket);
+            analysis.features = space.extract(&analysis.text, named);
+        }
+        analysis
+    }
+
+    /// Triage one ticket.
+    pub fn decide(&self, ticket: &Ticket, account: &AccountContext, load: &AgentLoad) -> Decision {
+        let a = self.analyse(ticket, self.model.as_ref().map(Model::features));
+        let prediction = self.model.as_ref().map(|m| m.predict(&a.features));
+        self.decide_from(ticket, &a, prediction.as_ref(), account, load)
+    }
+
+    /// The decision from an analysis and, when the model is used, its prediction
+    /// (cross-validation passes out-of-fold predictions here). Without a prediction
+    /// the phrase rules decide alone.
+    pub fn decide_from(
+        &self,
+        ticket: &Ticket,
+        a: &Analysis,
+        prediction: Option<&Prediction>,
+        account: &AccountContext,
+        load: &AgentLoad,
+    ) -> Decision {
+        let policy = &self.policy;
+        let text = &a.text;
+        let words = kb::Words {
+            text,
+            ids: &a.ids,
+            stop_masks: &self.stop_masks,
+        };
+
+        let mut reasons = Vec::with_capacity(8);
+        let (priority, team, confidence, mut review, model_churn, model_opportunity, engine) =
+            match self.model.as_ref().zip(prediction) {
+                None => {
+                    reasons.push(a.rules_priority.reason.clone());
+                    reasons.push(a.rules_team.reason.clone());
+                    (
+                        a.rules_priority.priority,
+                        a.rules_team.team,
+                        Confidence {
+                            priority: a.rules_priority.confidence,
+                            team: a.rules_team.confidence,
+                        },
+                        Vec::new(),
+                        None,
+                        None,
+                        EngineKind::Rules,
+                    )
+                }
+                Some((model, p)) => {
+                    let familiar = combine::familiarity(p, a.language.code, &policy.model);
+                    let guardrails = combine::Guardrails {
+                        rules_p0: a.rules_priority.priority == Priority::P0,
+                        critical_signal: a.critical,
+                    };
+                    let choice = combine::priority(p, guardrails, familiar, &policy.model);
+                    let (team, team_confidence) = combine::team(p, familiar);
+                    let explain =
+                        |output: usize| model.explain(&a.features, text, output, 3).join(" ");
+                    let chosen = choice.priority.index();
+                    reasons.push(format!(
+                        "priority {}: model {} {:.2}: {}{}; rules {}{}",
+                        choice.priority,
+                        Priority::from_index(chosen),
+                        p.priority[chosen],
+                        explain(model::PRIORITY.start + chosen),
+                        if chosen != 0 {
+                            format!("; P0 {:.2}", p.priority[0])
+                        } else {
+                            String::new()
+                        },
+                        a.rules_priority.reason.trim_start_matches("priority "),
+                        choice
+                            .guardrail
+                            .as_deref()
+                            .map(|g| format!("; {g}"))
+                            .unwrap_or_default(),
+                    ));
+                    let team_index = Team::ALL.iter().position(|t| *t == team).expect("a team");
+                    reasons.push(format!(
+                        "team {team}: model {:.2}: {}; rules {}",
+                        p.team[team_index],
+                        explain(model::TEAM.start + team_index),
+                        a.rules_team.reason.trim_start_matches("team "),
+                    ));
+                    let mut review = choice.review;
+                    if team_confidence < policy.model.review_below_confidence {
+                        review.push(format!("team confidence {team_confidence:.2}"));
+                    }
+                    if familiar < 1.0 {
+                        review.push(format!(
+                            "model knows {:.0}% of the words ({})",
+                            p.coverage * 100.0,
+                            a.language.code
+                        ));
+                        review.dedup();
+                    }
+                    (
+                        choice.priority,
+                        team,
+                        Confidence {
+                            priority: found::round2(choice.confidence),
+                            team: found::round2(team_confidence),
+                        },
+                        review,
+                        Some((p.churn, explain(model::CHURN))),
+                        Some((p.opportunity, explain(model::OPPORTUNITY))),
+                        EngineKind::Model,
+                    )
+                }
+            };
+        let needs_review = !review.is_empty()
+            && (confidence.priority < policy.model.review_below_confidence
+                || confidence.team < policy.model.review_below_confidence
+                || review.iter().any(|r| r.starts_with("may be P0")));
+        if !needs_review {
+            review.clear();
+        }
+
         let assignment = self.agents.assign(
-            team.team,
-            &text,
-            &specialties,
-            detected.code,
+            team,
+            text,
+            &a.specialties,
+            a.language.code,
             load,
             &policy.routing,
         );
         let guardian = guardian::assess(
-            &found,
-            &text,
-            &sentiment.sentiment,
-            prio.priority,
+            &a.found,
+            text,
+            &a.sentiment.sentiment,
+            priority,
             ticket.mrr,
             account,
+            model_churn.as_ref().map(|(p, why)| (*p, why.as_str())),
             policy,
         );
-        let opportunity = opportunity::assess(&found, &text, prio.priority, policy);
-        let agent = assignment.as_ref().map(|a| &self.agents.agents[a.agent]);
-        let draft = draft::compose(&draft::DraftInput {
+        let opportunity = match &model_opportunity {
+            None => opportunity::assess(&a.found, text, priority, policy),
+            Some((p, why)) => {
+                let found = opportunity::intents(&a.found, text, policy);
+                let detected = *p >= policy.model.opportunity_probability;
+                let mut reasons = vec![format!("model {p:.2}: {why}")];
+                reasons.extend(found.iter().map(|f| f.2.clone()));
+                OpportunitySignal {
+                    detected,
+                    intents: if detected {
+                        found.iter().map(|f| f.1).collect()
+                    } else {
+                        Vec::new()
+                    },
+                    confidence: found::round2(*p),
+                    reasons,
+                }
+            }
+        };
+        let agent = assignment.as_ref().map(|x| &self.agents.agents[x.agent]);
+        let mut draft = draft::compose(&draft::DraftInput {
             ticket,
-            text: &text,
-            priority: prio.priority,
-            team: team.team,
-            language: &detected,
-            sentiment: &sentiment.sentiment,
+            text,
+            priority,
+            team,
+            language: &a.language,
+            sentiment: &a.sentiment.sentiment,
             guardian_alert: guardian.alert,
             opportunity: opportunity.detected,
             agent,
@@ -284,15 +487,18 @@ impl Engine {
             words: &words,
             policy,
         });
-
-        let mut reasons = Vec::with_capacity(8);
-        reasons.push(prio.reason.clone());
-        reasons.push(team.reason.clone());
-        if let Some(a) = &assignment {
-            reasons.push(a.reason.clone());
+        if needs_review && let Some(d) = draft.draft.as_mut() {
+            d.auto_send_candidate = false;
         }
-        reasons.push(format!("language {}: {}", detected.code, detected.reason));
-        reasons.push(sentiment.reason.clone());
+
+        if let Some(x) = &assignment {
+            reasons.push(x.reason.clone());
+        }
+        reasons.push(format!(
+            "language {}: {}",
+            a.language.code, a.language.reason
+        ));
+        reasons.push(a.sentiment.reason.clone());
         reasons.push(format!(
             "guardian {}/100 ({}){}",
             guardian.risk_score,
@@ -302,28 +508,116 @@ impl Engine {
         if opportunity.detected {
             reasons.push(format!(
                 "opportunity {} ({:.2})",
-                Intent::join(&opportunity.intents, ", "),
+                if opportunity.intents.is_empty() {
+                    "intent".to_string()
+                } else {
+                    Intent::join(&opportunity.intents, ", ")
+                },
                 opportunity.confidence
             ));
         }
+        if needs_review {
+            reasons.push(format!("needs review: {}", review.join("; ")));
+        }
         reasons.push(draft.reason);
 
-        let confidence = prio.confidence.min(team.confidence);
-        Assessment {
-            decision: Decision {
-                ticket_id: ticket.id.clone(),
-                priority: prio.priority,
-                team: team.team,
-                agent_id: agent.map(|a| a.id.clone()),
-                language: detected.code.to_string(),
-                sentiment: sentiment.sentiment,
-                guardian,
-                opportunity,
-                draft: draft.draft,
-                reasons,
-                engine: EngineKind::Rules,
-            },
+        Decision {
+            ticket_id: ticket.id.clone(),
+            priority,
+            team,
+            agent_id: agent.map(|x| x.id.clone()),
+            language: a.language.code.to_string(),
+            sentiment: a.sentiment.sentiment.clone(),
+            guardian,
+            opportunity,
+            draft: draft.draft,
             confidence,
+            needs_review,
+            reasons,
+            engine,
         }
     }
+}
+
+/// MRR bands for the model (fixed, so that a policy's tiers do not move features).
+const MRR_BANDS: &[(f64, &str)] = &[
+    (25_000.0, "mrr 25k+"),
+    (10_000.0, "mrr 10k+"),
+    (5_000.0, "mrr 5k+"),
+    (2_000.0, "mrr 2k+"),
+    (500.0, "mrr 500+"),
+    (0.0, "mrr under 500"),
+];
+
+/// The named features of a ticket: the rules' signals (in the subject too; negated),
+/// the rules' decisions, tone, language, channel, MRR band and surface marks.
+fn named_features(a: &Analysis, ticket: &Ticket) -> Vec<Cow<'static, str>> {
+    let mut out: Vec<Cow<'static, str>> = Vec::with_capacity(24);
+    let mut last = None;
+    for h in &a.found.hits {
+        let negated = a.found.negatable(h.signal) && h.negated;
+        if negated {
+            out.push(Cow::Owned(format!("not {}", h.signal.name())));
+            continue;
+        }
+        if last != Some(h.signal) {
+            out.push(Cow::Borrowed(h.signal.name()));
+            last = Some(h.signal);
+        }
+        if a.text.in_subject(h.start) && h.signal.family() != Family::Team {
+            out.push(Cow::Owned(format!("subject {}", h.signal.name())));
+        }
+    }
+    out.push(Cow::Borrowed(match a.rules_priority.priority {
+        Priority::P0 => "rules P0",
+        Priority::P1 => "rules P1",
+        Priority::P2 => "rules P2",
+        Priority::P3 => "rules P3",
+    }));
+    let score = a.rules_priority.score;
+    out.push(Cow::Borrowed(if score >= 7.0 {
+        "rules score 7+"
+    } else if score >= 4.0 {
+        "rules score 4+"
+    } else if score >= 1.5 {
+        "rules score 1.5+"
+    } else if score > 0.0 {
+        "rules score low"
+    } else if score == 0.0 {
+        "rules score 0"
+    } else {
+        "rules score negative"
+    }));
+    out.push(Cow::Borrowed(match a.rules_team.team {
+        Team::IntegrationsApi => "rules team integrations_api",
+        Team::DataAnalytics => "rules team data_analytics",
+        Team::ComplianceOperations => "rules team compliance_operations",
+    }));
+    if a.churn_threat {
+        out.push(Cow::Borrowed("churn threat"));
+    }
+    out.push(Cow::Owned(format!("tone {}", a.sentiment.sentiment.label)));
+    out.push(Cow::Owned(format!("language {}", a.language.code)));
+    let channel = ticket.channel.trim().to_ascii_lowercase();
+    out.push(Cow::Owned(format!(
+        "channel {}",
+        if channel.is_empty() { "none" } else { &channel }
+    )));
+    out.push(Cow::Borrowed(match ticket.mrr {
+        None => "mrr unknown",
+        Some(m) => MRR_BANDS
+            .iter()
+            .find(|(min, _)| m >= *min)
+            .map_or("mrr under 500", |b| b.1),
+    }));
+    if a.text.caps_ratio > 0.3 {
+        out.push(Cow::Borrowed("shouting"));
+    }
+    if a.text.exclamation_runs > 0 {
+        out.push(Cow::Borrowed("exclamations"));
+    }
+    if a.text.question_marks > 0 {
+        out.push(Cow::Borrowed("question mark"));
+    }
+    out
 }

@@ -18,6 +18,23 @@ const INTENTS: &[(Signal, Intent)] = &[
     (Signal::Services, Intent::Services),
 ];
 
+/// The intents phrased in the ticket, strongest first: (policy weight, intent, reason).
+pub fn intents(found: &Found, text: &Prepared, policy: &Policy) -> Vec<(f64, Intent, String)> {
+    let mut out = Vec::new();
+    for (signal, intent) in INTENTS {
+        if let Some(hit) = found.of(*signal).next() {
+            let w = policy.intent_weight(*signal);
+            out.push((
+                w,
+                *intent,
+                format!("{intent} {} ({w:.2})", quote(text, hit)),
+            ));
+        }
+    }
+    out.sort_by(|a, b| b.0.total_cmp(&a.0));
+    out
+}
+
 pub fn assess(
     found: &Found,
     text: &Prepared,
@@ -25,17 +42,10 @@ pub fn assess(
     policy: &Policy,
 ) -> OpportunitySignal {
     let o = &policy.opportunity;
-    let mut intents = Vec::new();
-    let mut reasons = Vec::new();
-    let mut best: f64 = 0.0;
-    for (signal, intent) in INTENTS {
-        if let Some(hit) = found.of(*signal).next() {
-            let w = policy.intent_weight(*signal);
-            best = best.max(w);
-            intents.push((w, *intent));
-            reasons.push(format!("{intent} {} ({w:.2})", quote(text, hit)));
-        }
-    }
+    let phrased = intents(found, text, policy);
+    let best = phrased.first().map_or(0.0, |x| x.0);
+    let mut reasons: Vec<String> = phrased.iter().map(|x| x.2.clone()).collect();
+    let intents: Vec<(f64, Intent)> = phrased.iter().map(|x| (x.0, x.1)).collect();
     if intents.is_empty() {
         return OpportunitySignal {
             detected: false,
@@ -66,7 +76,6 @@ pub fn assess(
     }
     let confidence = round2(confidence);
     let detected = confidence >= o.min_confidence;
-    intents.sort_by(|a, b| b.0.total_cmp(&a.0));
     OpportunitySignal {
         detected,
         intents: if detected {

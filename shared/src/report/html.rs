@@ -34,6 +34,8 @@ th{font-size:12px;color:var(--muted);text-transform:uppercase;letter-spacing:.03
 .filters input{min-width:260px}details summary{cursor:pointer;color:var(--p2)}
 .cm td,.cm th{text-align:center}.cm td.hit{background:#ecfdf3;font-weight:700}
 .status-within{color:var(--ok)}.status-below,.status-above{color:var(--warn)}
+.review-card{border:1px solid var(--line);border-left:4px solid var(--warn);border-radius:8px;padding:8px 14px;margin:0 0 8px}.review-card.fire{border-left-color:var(--p0)}
+.flag{color:var(--warn);font-weight:700}
 footer{color:var(--muted);font-size:12px;text-align:center;padding:10px 0 30px}
 "#;
 
@@ -140,13 +142,48 @@ fn team_chart(report: &Report) -> Markup {
     }
 }
 
+/// Reliability plot: for each bin of priority confidence, how often the decisions in
+/// it were right; a calibrated engine follows the diagonal.
+fn reliability_chart(a: &crate::eval::EvaluationReport) -> Markup {
+    let (x0, y0, w, h) = (40.0, 10.0, 260.0, 200.0);
+    let max = a
+        .reliability
+        .iter()
+        .map(|b| b.tickets)
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    html! {
+        h3 class="small" { "Reliability of the priority confidence · expected calibration error " strong { (format!("{:.3}", a.expected_calibration_error)) } }
+        svg viewBox="0 0 320 250" width="340" role="img" aria-label="Reliability plot" {
+            rect x=(x0) y=(y0) width=(w) height=(h) fill="#f9fafb" stroke="#e4e7ec" {}
+            line x1=(x0) y1=(y0 + h) x2=(x0 + w) y2=(y0) stroke="#98a2b3" stroke-dasharray="4 3" {}
+            @for b in &a.reliability {
+                @if b.tickets > 0 {
+                    @let bx = x0 + b.from * w;
+                    @let bh = b.accuracy * h;
+                    rect class="reliability-bar" x=(bx + 2.0) y=(y0 + h - bh) width=(w / 10.0 - 4.0) height=(bh) fill="#1570ef" fill-opacity=(0.35 + 0.65 * f64::from(b.tickets) / f64::from(max)) {
+                        title { (format!("confidence {:.1}-{:.1}: {} tickets, mean confidence {:.2}, right {:.0}%", b.from, b.to, b.tickets, b.mean_confidence, b.accuracy * 100.0)) }
+                    }
+                    circle cx=(x0 + b.mean_confidence * w) cy=(y0 + h - b.accuracy * h) r="3" fill="#101828" {}
+                }
+            }
+            text x=(x0) y="232" font-size="11" { "0" }
+            text x=(x0 + w - 8.0) y="232" font-size="11" { "1" }
+            text x=(x0 + w / 2.0 - 40.0) y="246" font-size="11" { "confidence" }
+            text x="2" y=(y0 + 10.0) font-size="11" { "right" }
+        }
+    }
+}
+
 fn ticket_row(r: &TicketRow) -> Markup {
     html! {
-        tr data-priority=(r.priority.as_str()) data-team=(r.team.as_str()) data-guardian=(if r.guardian_alert {"1"} else {"0"}) data-opportunity=(if r.opportunity {"1"} else {"0"}) data-autosend=(if r.auto_send {"1"} else {"0"}) {
+        tr data-priority=(r.priority.as_str()) data-team=(r.team.as_str()) data-guardian=(if r.guardian_alert {"1"} else {"0"}) data-opportunity=(if r.opportunity {"1"} else {"0"}) data-autosend=(if r.auto_send {"1"} else {"0"}) data-review=(if r.needs_review {"1"} else {"0"}) {
             td { (r.ticket_id) }
             td { (r.customer) }
             td class="subject" { (r.subject) }
             td data-sort=(r.priority.index()) { (priority_badge(r.priority)) }
+            td data-sort=(r.confidence) { (format!("{:.0}%", r.confidence * 100.0)) @if r.needs_review { " " span class="flag" title="needs review" { "?" } } }
             td data-sort=(r.team.as_str()) { (r.team.display_name()) }
             td { (r.agent_id.as_deref().unwrap_or("—")) }
             td { (r.language) }
@@ -202,6 +239,7 @@ pub fn render(report: &Report) -> String {
                         div class="kpi" { div class="l" { "Auto-resolution rate" } div class="v" { (format!("{:.0}%", m.auto_resolution_rate * 100.0)) } div class="s" { (m.auto_resolvable) " of " (p2p3) " P2/P3 drafts ready · " (m.auto_send_candidates) " auto-send candidates" } }
                         div class="kpi" { div class="l" { "Guardian alerts" } div class="v" { (m.guardian_alerts) } div class="s" { (format!("{:.0}%", m.guardian_alert_rate * 100.0)) " of tickets · " (negative) " negative in tone" } }
                         div class="kpi" { div class="l" { "Opportunity signals" } div class="v" { (m.opportunity_signals) } div class="s" { (format!("{:.0}%", m.opportunity_rate * 100.0)) " of tickets" } }
+                        div class="kpi" { div class="l" { "Needs review" } div class="v" { (m.needs_review) } div class="s" { (format!("{:.0}%", m.needs_review_rate * 100.0)) " of tickets · never auto-sent" } }
                         div class="kpi" { div class="l" { "Avg processing time" }
                             @if m.processing.measured > 0 {
                                 div class="v" { (format!("{:.2} ms", m.processing.avg_ms_per_ticket)) } div class="s" { "p95 " (m.processing.p95_us) " µs per ticket" }
@@ -220,6 +258,19 @@ pub fn render(report: &Report) -> String {
                             p class="small muted" { "Languages: " @for (l, n) in &m.languages { span class="chip" { (l) " " (n) } } }
                             p class="small muted" { "Sentiment: " @for (s, n) in &m.sentiment { span class="chip" { (s.as_str()) " " (n) } } }
                         }
+                    }
+                    section id="needs-review" {
+                        h2 { "Needs review (" (m.needs_review) ")" }
+                        @if report.review.is_empty() { p class="muted" { "Every decision was made with enough confidence." } }
+                        @else { p class="small muted" { "Tagged " code { "triage_needs_review" } " in Zendesk and never auto-sent: the engine is unsure, or a ticket may be a P0 that was decided lower. Possible fires first, then the least confident." } }
+                        @for r in &report.review {
+                            div class={"review-card" @if r.possible_fire {" fire"}} {
+                                strong { (r.ticket_id) } " · " (r.customer) " · " (priority_badge(r.priority)) " · " (r.team.display_name()) " · confidence " (format!("{:.0}%", r.confidence * 100.0))
+                                div class="small" { (r.subject) }
+                                div class="small muted" { (r.why) }
+                            }
+                        }
+                        @if report.review_omitted > 0 { p class="muted small" { (report.review_omitted) " more are flagged in triage_results.json (needs_review)." } }
                     }
                     section id="guardian" {
                         h2 { "Guardian alerts (" (m.guardian_alerts) ")" }
@@ -274,10 +325,15 @@ pub fn render(report: &Report) -> String {
                                 @if let Some(c) = &a.churn { div class="kpi" { div class="l" { "Churn F1" } div class="v" { (format!("{:.2}", c.scores.f1)) } } }
                                 @if let Some(o) = &a.opportunity { div class="kpi" { div class="l" { "Opportunity F1" } div class="v" { (format!("{:.2}", o.scores.f1)) } } }
                             }
+                            p class="small" id="fires" { "P0 recall " strong { (format!("{:.2}", a.p0_recall)) } " · P0+P1 recall " (format!("{:.2}", a.p0_p1_recall)) " · P0 decided P2/P3: " strong { (a.p0_decided_p2_or_lower) } " · dangerous misses (P0/P1 decided two or more levels lower): " strong { (a.dangerous_misses) } " · " (a.review.dangerous_flagged) " of them flagged for review" }
+                            div class="grid2" { div {
                             table class="cm" id="confusion" { thead { tr { th { "label \\ decided" } @for p in Priority::ALL { th { (p.as_str()) } } th { "recall" } } } tbody {
                                 @for (i, p) in Priority::ALL.iter().enumerate() { tr { th { (p.as_str()) } @for j in 0..4 { td class=(if i == j {"hit"} else {""}) { (a.confusion_matrix[i][j]) } } td { (format!("{:.2}", a.per_priority.get(p).map_or(0.0, |s| s.recall))) } } }
                                 tr { th { "precision" } @for p in Priority::ALL { td { (format!("{:.2}", a.per_priority.get(p).map_or(0.0, |s| s.precision))) } } td {} }
                             } }
+                            }
+                            div id="reliability" { (reliability_chart(a)) }
+                            }
                         }
                     }
                     section id="ticket-table" {
@@ -286,12 +342,12 @@ pub fn render(report: &Report) -> String {
                             input id="filter-text" type="search" placeholder="Filter by any text (customer, subject, reason)…" aria-label="Filter tickets";
                             select id="filter-priority" aria-label="Priority" { option value="" { "All priorities" } @for p in Priority::ALL { option value=(p.as_str()) { (p.as_str()) } } }
                             select id="filter-team" aria-label="Team" { option value="" { "All teams" } @for t in Team::ALL { option value=(t.as_str()) { (t.display_name()) } } }
-                            select id="filter-flag" aria-label="Flag" { option value="" { "All tickets" } option value="guardian" { "Guardian alerts" } option value="opportunity" { "Opportunities" } option value="autosend" { "Auto-send candidates" } }
+                            select id="filter-flag" aria-label="Flag" { option value="" { "All tickets" } option value="guardian" { "Guardian alerts" } option value="opportunity" { "Opportunities" } option value="autosend" { "Auto-send candidates" } option value="review" { "Needs review" } }
                             span class="muted small" { "showing " span id="shown" { (report.rows.len()) } " of " (report.rows.len()) }
                         }
                         table id="tickets" {
                             thead { tr {
-                                th { "Ticket" } th { "Customer" } th { "Subject" } th data-type="num" { "Priority" } th { "Team" } th { "Agent" } th { "Lang" }
+                                th { "Ticket" } th { "Customer" } th { "Subject" } th data-type="num" { "Priority" } th data-type="num" { "Conf." } th { "Team" } th { "Agent" } th { "Lang" }
                                 th data-type="num" { "Sentiment" } th data-type="num" { "Risk" } th { "Intents" } th data-type="num" { "Draft" } th data-type="num" { "Label" } th { "Reasons" }
                             } }
                             tbody { @for r in &report.rows { (ticket_row(r)) } }

@@ -13,8 +13,9 @@ use crate::domain::{
 };
 use crate::eval::{Evaluation, EvaluationReport};
 use crate::input::{InputIssue, Labels, Severity};
-use crate::llm::{LlmUsage, Redactions};
 use crate::policy::Policy;
+use crate::ports::LlmUsage;
+use crate::redact::Redactions;
 use crate::text::truncate_words;
 
 /// How many rows the dashboard lists in full.
@@ -56,8 +57,25 @@ pub struct TicketRow {
     pub draft_confidence: Option<f64>,
     pub auto_send: bool,
     pub engine: EngineKind,
+    pub confidence: f64,
+    pub needs_review: bool,
     pub reasons: Vec<String>,
     pub actual_priority: Option<Priority>,
+}
+
+/// A decision a person should check, for the dashboard's "needs review" list.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReviewItem {
+    pub ticket_id: String,
+    pub customer: String,
+    pub subject: String,
+    pub priority: Priority,
+    pub team: Team,
+    pub confidence: f64,
+    /// The engine's own account of why ("may be P0 (0.22); priority confidence 0.41").
+    pub why: String,
+    /// A possible P0 decided lower: listed first.
+    pub possible_fire: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -153,6 +171,9 @@ pub struct Metrics {
     /// `auto_resolvable` over all tickets.
     pub auto_resolution_rate: f64,
     pub auto_send_candidates: u64,
+    /// Decisions flagged `triage_needs_review`.
+    pub needs_review: u64,
+    pub needs_review_rate: f64,
     pub processing: Processing,
     /// Agreement with the input's labels, when it has them.
     pub agreement: Option<EvaluationReport>,
@@ -172,6 +193,8 @@ pub struct Report {
     pub guardian_omitted: u64,
     pub opportunities: Vec<OpportunityItem>,
     pub opportunities_omitted: u64,
+    pub review: Vec<ReviewItem>,
+    pub review_omitted: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -192,6 +215,7 @@ pub struct ReportBuilder {
     drafts: u64,
     auto_resolvable: u64,
     auto_send: u64,
+    needs_review: u64,
     elapsed_us: Vec<u32>,
     evaluation: Evaluation,
     labelled: bool,
@@ -199,6 +223,7 @@ pub struct ReportBuilder {
     rows: Vec<TicketRow>,
     guardian: Vec<GuardianItem>,
     opportunities: Vec<OpportunityItem>,
+    review: Vec<ReviewItem>,
 }
 
 impl ReportBuilder {
@@ -220,6 +245,7 @@ impl ReportBuilder {
             drafts: 0,
             auto_resolvable: 0,
             auto_send: 0,
+            needs_review: 0,
             elapsed_us: Vec::new(),
             evaluation: Evaluation::default(),
             labelled: false,
@@ -227,6 +253,7 @@ impl ReportBuilder {
             rows: Vec::new(),
             guardian: Vec::new(),
             opportunities: Vec::new(),
+            review: Vec::new(),
         }
     }
 
@@ -262,6 +289,28 @@ impl ReportBuilder {
             }
         }
         let subject = truncate_words(ticket.subject.trim(), 120);
+        if decision.needs_review {
+            self.needs_review += 1;
+            let why = decision
+                .reasons
+                .iter()
+                .find_map(|r| r.strip_prefix("needs review: "))
+                .unwrap_or("low confidence")
+                .to_string();
+            self.review.push(ReviewItem {
+                ticket_id: decision.ticket_id.to_string(),
+                customer: ticket.customer_name.clone(),
+                subject: subject.clone(),
+                priority: decision.priority,
+                team: decision.team,
+                confidence: decision.confidence.priority.min(decision.confidence.team),
+                possible_fire: why.contains("may be P0"),
+                why,
+            });
+            if self.review.len() >= self.caps.alerts * 2 {
+                self.trim_review();
+            }
+        }
         if decision.guardian.alert {
             self.guardian_alerts += 1;
             self.guardian.push(GuardianItem {
@@ -322,6 +371,8 @@ impl ReportBuilder {
                     .as_ref()
                     .is_some_and(|d| d.auto_send_candidate),
                 engine: decision.engine,
+                confidence: decision.confidence.priority,
+                needs_review: decision.needs_review,
                 reasons: decision.reasons.clone(),
                 actual_priority: labels.and_then(|l| l.priority),
             });
@@ -361,12 +412,24 @@ impl ReportBuilder {
         self.guardian.truncate(self.caps.alerts);
     }
 
+    /// Keeps the review items that matter most: possible fires first, then the least
+    /// confident (ties: earlier tickets first).
+    fn trim_review(&mut self) {
+        self.review.sort_by(|a, b| {
+            b.possible_fire
+                .cmp(&a.possible_fire)
+                .then(a.confidence.total_cmp(&b.confidence))
+        });
+        self.review.truncate(self.caps.alerts);
+    }
+
     pub fn evaluation(&self) -> &Evaluation {
         &self.evaluation
     }
 
     pub fn finish(mut self, issues: &[InputIssue], generated_at: String, source: String) -> Report {
         self.trim_guardian();
+        self.trim_review();
         let n = self.tickets.max(1) as f64;
         let pct = |c: u64| (c as f64 * 1000.0 / n).round() / 10.0;
         let rate = |c: u64| (c as f64 * 1000.0 / n).round() / 1000.0;
@@ -440,6 +503,8 @@ impl ReportBuilder {
             auto_resolvable: self.auto_resolvable,
             auto_resolution_rate: rate(self.auto_resolvable),
             auto_send_candidates: self.auto_send,
+            needs_review: self.needs_review,
+            needs_review_rate: rate(self.needs_review),
             processing,
             agreement: self.labelled.then(|| self.evaluation.report()),
             llm: (self.llm.consulted > 0).then(|| {
@@ -464,6 +529,8 @@ impl ReportBuilder {
             opportunities_omitted: self
                 .opportunity_signals
                 .saturating_sub(self.opportunities.len() as u64),
+            review_omitted: self.needs_review.saturating_sub(self.review.len() as u64),
+            review: self.review,
             metrics,
             rows: self.rows,
             guardian: self.guardian,

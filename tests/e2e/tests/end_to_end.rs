@@ -6,7 +6,7 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{Context, LambdaEvent};
 use triage_shared::accounts::AccountDirectory;
 use triage_shared::adapters::aws::{
-    DynamoAlertLedger, DynamoTicketStore, S3Bucket, S3ZendeskRecorder, SqsQueue,
+    DynamoAlertLedger, DynamoTicketStore, S3Bucket, S3EmailArchive, S3ZendeskRecorder, SqsQueue,
 };
 use triage_shared::domain::{Priority, TicketId};
 use triage_shared::engine::Engine;
@@ -33,11 +33,7 @@ async fn a_webhook_becomes_a_decision_an_alert_and_a_report() {
     let ledger = DynamoAlertLedger::new(stack.aws.dynamodb.clone(), &stack.table, 30);
     let triage_queue = SqsQueue::new(stack.aws.sqs.clone(), &stack.triage_queue);
     let alerts_queue = SqsQueue::new(stack.aws.sqs.clone(), &stack.alerts_queue);
-    let bucket = S3Bucket::new(
-        stack.aws.s3.clone(),
-        &stack.bucket,
-        "triage-alerts@example.com",
-    );
+    let bucket = S3Bucket::new(stack.aws.s3.clone(), &stack.bucket);
 
     // 1. Zendesk calls the webhook.
     let intake = webhook_intake::Deps {
@@ -72,6 +68,7 @@ async fn a_webhook_becomes_a_decision_an_alert_and_a_report() {
         alerts: &alert_sink,
         source: &triage_queue,
         llm: None,
+        batch_budget: std::time::Duration::from_secs(100),
     };
     let (event, messages) = sqs_event(&stack, &stack.triage_queue).await;
     assert_eq!(messages.len(), 1);
@@ -94,12 +91,16 @@ async fn a_webhook_becomes_a_decision_an_alert_and_a_report() {
     );
 
     // 3. The fan-out consumes the alerts queue and writes the e-mail.
-    let notifiers: Vec<Box<dyn Notifier>> = vec![Box::new(bucket.clone())];
+    let notifiers: Vec<Box<dyn Notifier>> = vec![Box::new(S3EmailArchive {
+        bucket: bucket.clone(),
+        from: "triage-alerts@example.com".into(),
+    })];
     let fanout = alert_fanout::Deps {
         ledger: &ledger,
         notifiers: &notifiers,
         lease_secs: 300,
         source: &alerts_queue,
+        batch_budget: std::time::Duration::from_secs(100),
     };
     let (event, messages) = sqs_event(&stack, &stack.alerts_queue).await;
     assert_eq!(messages.len(), 1, "one Guardian alert");

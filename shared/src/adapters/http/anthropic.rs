@@ -10,7 +10,8 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 
 use super::{backoff, client, retry_after, url};
-use crate::llm::{Classifier, LlmAnswer, LlmError, LlmPrompt, LlmUsage, TOOL_NAME};
+use crate::llm::prompt::TOOL_NAME;
+use crate::ports::{Classifier, LlmAnswer, LlmError, LlmPrompt, LlmUsage};
 use crate::settings::{Env, SettingsError};
 
 #[derive(Debug, Clone, PartialEq)]

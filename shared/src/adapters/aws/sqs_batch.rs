@@ -12,14 +12,17 @@
 //! A batch also has a deadline, the invocation's end less a reserve: a record still
 //! running then is stopped and reported as failed, so that the records already done
 //! are not handed back with it (as they would be if the invocation timed out). The
-//! work is idempotent, so a record stopped half-way resumes on its next delivery.
+//! work is idempotent, so a record stopped half-way resumes on its next delivery. A
+//! deadline that is no plausible wall-clock time (in the past, or further away than
+//! any Lambda invocation lasts: local runtimes such as `cargo lambda watch` send one)
+//! means "unknown", and the records get the policy's budget instead.
 
 use std::future::Future;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsMessage};
 
-use super::aws::SqsQueue;
+use super::SqsQueue;
 use crate::ports::PortError;
 
 /// How long a throttled message waits when the downstream did not say.
@@ -29,19 +32,31 @@ const MAX_DELAY_SECS: u64 = 900;
 /// The time kept, before the invocation's deadline, to report the batch.
 const RESERVE: Duration = Duration::from_secs(5);
 
+/// The longest a Lambda invocation lasts (15 minutes), plus a minute of clock skew.
+const LONGEST_INVOCATION: Duration = Duration::from_secs(16 * 60);
+
 /// The time the records may take, from the invocation deadline (milliseconds since
-/// the Unix epoch, as the Lambda context gives it; 0 means none): what is left less a
-/// reserve for reporting the batch (5 s, or a quarter of what is left when that is
-/// shorter).
-pub fn time_for_records(deadline_ms: u64) -> Option<Duration> {
-    if deadline_ms == 0 {
-        return None;
-    }
+/// the Unix epoch, as the Lambda context gives it): what is left less a reserve for
+/// reporting the batch (5 s, or a quarter of what is left when that is shorter). When
+/// the deadline is not a plausible wall-clock time, `budget` (logged once per process).
+pub fn time_for_records(deadline_ms: u64, budget: Duration) -> Duration {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
-    let left = Duration::from_millis(deadline_ms).saturating_sub(now);
-    Some(left.saturating_sub(RESERVE.min(left / 4)))
+    let deadline = Duration::from_millis(deadline_ms);
+    if deadline <= now || deadline > now + LONGEST_INVOCATION {
+        static LOGGED: std::sync::Once = std::sync::Once::new();
+        LOGGED.call_once(|| {
+            tracing::warn!(
+                deadline_ms,
+                budget_ms = budget.as_millis() as u64,
+                "the invocation's deadline is no plausible wall-clock time: using the policy's budget for each batch"
+            );
+        });
+        return budget;
+    }
+    let left = deadline - now;
+    left.saturating_sub(RESERVE.min(left / 4))
 }
 
 /// Why a record was not processed.
@@ -75,7 +90,7 @@ impl From<PortError> for Failure {
 pub async fn process_batch<'r, F, Fut>(
     records: &'r [SqsMessage],
     source: &SqsQueue,
-    time: Option<Duration>,
+    time: Duration,
     process: F,
 ) -> SqsBatchResponse
 where
@@ -85,9 +100,6 @@ where
     let results = futures::future::join_all(records.iter().map(|record| {
         let work = process(record);
         async move {
-            let Some(time) = time else {
-                return work.await;
-            };
             tokio::time::timeout(time, work).await.unwrap_or_else(|_| {
                 Err(Failure::Retry(format!(
                     "stopped after {} ms, before the invocation's deadline",
@@ -151,13 +163,28 @@ mod tests {
         (SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + d).as_millis() as u64
     }
 
+    const BUDGET: Duration = Duration::from_secs(90);
+
     #[test]
     fn the_records_get_the_time_left_less_a_reserve() {
-        assert_eq!(time_for_records(0), None, "no deadline given");
-        let long = time_for_records(in_ms(Duration::from_secs(120))).unwrap();
+        let long = time_for_records(in_ms(Duration::from_secs(120)), BUDGET);
         assert!(long > Duration::from_secs(114) && long <= Duration::from_secs(115));
-        let short = time_for_records(in_ms(Duration::from_secs(8))).unwrap();
+        let short = time_for_records(in_ms(Duration::from_secs(8)), BUDGET);
         assert!(short > Duration::from_millis(5900) && short <= Duration::from_secs(6));
-        assert_eq!(time_for_records(1), Some(Duration::ZERO), "already past");
+    }
+
+    #[test]
+    fn a_deadline_that_is_no_wall_clock_time_gives_the_budget() {
+        assert_eq!(time_for_records(0, BUDGET), BUDGET, "none given");
+        // `cargo lambda watch` 1.9 sends the timeout itself (600000) as the deadline.
+        assert_eq!(time_for_records(600_000, BUDGET), BUDGET);
+        let past = in_ms(Duration::ZERO) - 5_000;
+        assert_eq!(time_for_records(past, BUDGET), BUDGET, "in the past");
+        let far = in_ms(Duration::from_secs(3600));
+        assert_eq!(
+            time_for_records(far, BUDGET),
+            BUDGET,
+            "longer than Lambda allows"
+        );
     }
 }

@@ -1,0 +1,476 @@
+//! The ticket store on DynamoDB: received tickets, decisions written once, customer
+//! history (index `by_customer`), reports' windows (index `by_day`) and agent load.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+
+use super::{
+    bad_item, day_of, from_json, get_bool, get_n, get_s, json, n, now, port_error, s, schema,
+    ticket_pk,
+};
+use crate::domain::{AccountContext, Decision, Ticket, TicketId};
+use crate::engine::agents::AgentLoad;
+use crate::ports::{
+    Decided, LlmUsage, PortError, Receipt, StoredDecision, StoredTicket, TicketStore,
+};
+use crate::settings::FunctionConfig;
+
+/// The ticket store on DynamoDB.
+#[derive(Clone, Debug)]
+pub struct DynamoTicketStore {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+    retention_days: u32,
+    history_days: u32,
+}
+
+impl DynamoTicketStore {
+    pub fn new(
+        client: aws_sdk_dynamodb::Client,
+        table: impl Into<String>,
+        retention_days: u32,
+        history_days: u32,
+    ) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            retention_days,
+            history_days,
+        }
+    }
+
+    /// The store of a Lambda function, from the shared settings.
+    pub fn from_config(client: aws_sdk_dynamodb::Client, config: &FunctionConfig) -> Self {
+        Self::new(
+            client,
+            &config.table,
+            config.retention_days,
+            config.history_days,
+        )
+    }
+
+    fn expires(&self, from: i64) -> AttributeValue {
+        n(from + i64::from(self.retention_days) * 86_400)
+    }
+
+    async fn meta(
+        &self,
+        id: &TicketId,
+    ) -> Result<Option<HashMap<String, AttributeValue>>, PortError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(schema::PK, s(ticket_pk(id)))
+            .key(schema::SK, s("META"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| port_error("dynamodb", e))?;
+        Ok(out.item)
+    }
+
+    /// Creates the table with its indexes and TTL (tests and local set-ups; the SAM
+    /// template declares the same table for deployments).
+    pub async fn create_table(
+        client: &aws_sdk_dynamodb::Client,
+        table: &str,
+    ) -> Result<(), PortError> {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+            Projection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+        };
+        let attr = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("name and type are set")
+        };
+        let key = |name: &str, kind: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build()
+                .expect("name and type are set")
+        };
+        let gsi = |name: &str, pk: &str, sk: &str| {
+            GlobalSecondaryIndex::builder()
+                .index_name(name)
+                .key_schema(key(pk, KeyType::Hash))
+                .key_schema(key(sk, KeyType::Range))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .build()
+                .expect("index is complete")
+        };
+        client
+            .create_table()
+            .table_name(table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attr(schema::PK))
+            .attribute_definitions(attr(schema::SK))
+            .attribute_definitions(attr(schema::GSI_CUSTOMER_PK))
+            .attribute_definitions(attr(schema::GSI_CUSTOMER_SK))
+            .attribute_definitions(attr(schema::GSI_DAY_PK))
+            .attribute_definitions(attr(schema::GSI_DAY_SK))
+            .key_schema(key(schema::PK, KeyType::Hash))
+            .key_schema(key(schema::SK, KeyType::Range))
+            .global_secondary_indexes(gsi(
+                schema::GSI_CUSTOMER,
+                schema::GSI_CUSTOMER_PK,
+                schema::GSI_CUSTOMER_SK,
+            ))
+            .global_secondary_indexes(gsi(schema::GSI_DAY, schema::GSI_DAY_PK, schema::GSI_DAY_SK))
+            .send()
+            .await
+            .map_err(|e| port_error("dynamodb", e))?;
+        client
+            .update_time_to_live()
+            .table_name(table)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name(schema::TTL)
+                    .enabled(true)
+                    .build()
+                    .expect("name and flag are set"),
+            )
+            .send()
+            .await
+            .map_err(|e| port_error("dynamodb", e))?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl TicketStore for DynamoTicketStore {
+    async fn receive(
+        &self,
+        ticket: &Ticket,
+        invocation_id: &str,
+        needs_fetch: bool,
+    ) -> Result<Receipt, PortError> {
+        let at = now();
+        let pk = ticket_pk(&ticket.id);
+        let event = Put::builder()
+            .table_name(&self.table)
+            .item(schema::PK, s(&pk))
+            .item(schema::SK, s(format!("EVENT#{invocation_id}")))
+            .item("received_at", n(at))
+            .item("enqueued", AttributeValue::Bool(false))
+            .item(schema::TTL, self.expires(at))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(|e| bad_item(e.to_string()))?;
+        let meta = Put::builder()
+            .table_name(&self.table)
+            .item(schema::PK, s(&pk))
+            .item(schema::SK, s("META"))
+            .item("ticket", s(json(ticket)?))
+            .item("needs_fetch", AttributeValue::Bool(needs_fetch))
+            .item("status", s("received"))
+            .item("received_at", n(at))
+            .item(
+                schema::GSI_CUSTOMER_PK,
+                s(format!("CUSTOMER#{}", ticket.customer_key())),
+            )
+            .item(
+                schema::GSI_CUSTOMER_SK,
+                s(format!("{at:010}#{}", ticket.id)),
+            )
+            .item(schema::TTL, self.expires(at))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(|e| bad_item(e.to_string()))?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(event).build())
+            .transact_items(TransactWriteItem::builder().put(meta).build())
+            .send()
+            .await;
+        let err = match result {
+            Ok(_) => return Ok(Receipt::New),
+            Err(err) => err,
+        };
+        let duplicate = matches!(
+            err.as_service_error(),
+            Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c))
+                if c.cancellation_reasons().iter().any(|r| r.code() == Some("ConditionalCheckFailed"))
+                    && c.cancellation_reasons().iter().all(|r| matches!(r.code(), Some("ConditionalCheckFailed") | Some("None") | None))
+        );
+        if !duplicate {
+            return Err(port_error("dynamodb", err));
+        }
+        // Seen before: was it enqueued? (An earlier attempt may have stopped in between.)
+        let event = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(schema::PK, s(&pk))
+            .key(schema::SK, s(format!("EVENT#{invocation_id}")))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| port_error("dynamodb", e))?;
+        Ok(match event.item {
+            Some(item) if !get_bool(&item, "enqueued") => Receipt::NotYetQueued,
+            Some(_) => Receipt::Duplicate,
+            // A new invocation for a ticket received before (another webhook on it).
+            None => Receipt::Duplicate,
+        })
+    }
+
+    async fn mark_enqueued(&self, id: &TicketId, invocation_id: &str) -> Result<(), PortError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(schema::PK, s(ticket_pk(id)))
+            .key(schema::SK, s(format!("EVENT#{invocation_id}")))
+            .update_expression("SET enqueued = :yes")
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .send()
+            .await
+            .map_err(|e| port_error("dynamodb", e))?;
+        Ok(())
+    }
+
+    async fn ticket(&self, id: &TicketId) -> Result<Option<StoredTicket>, PortError> {
+        let Some(item) = self.meta(id).await? else {
+            return Ok(None);
+        };
+        let ticket = from_json(
+            get_s(&item, "ticket").ok_or_else(|| bad_item("ticket item has no ticket"))?,
+            "ticket",
+        )?;
+        Ok(Some(StoredTicket {
+            ticket,
+            needs_fetch: get_bool(&item, "needs_fetch"),
+        }))
+    }
+
+    async fn update_ticket(&self, ticket: &Ticket) -> Result<(), PortError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(schema::PK, s(ticket_pk(&ticket.id)))
+            .key(schema::SK, s("META"))
+            .update_expression("SET ticket = :t, needs_fetch = :f, gsi1pk = :c")
+            .expression_attribute_values(":t", s(json(ticket)?))
+            .expression_attribute_values(":f", AttributeValue::Bool(false))
+            .expression_attribute_values(":c", s(format!("CUSTOMER#{}", ticket.customer_key())))
+            .condition_expression("attribute_exists(pk)")
+            .send()
+            .await
+            .map_err(|e| port_error("dynamodb", e))?;
+        Ok(())
+    }
+
+    async fn decision(&self, id: &TicketId) -> Result<Option<StoredDecision>, PortError> {
+        let Some(item) = self.meta(id).await? else {
+            return Ok(None);
+        };
+        let Some(text) = get_s(&item, "decision") else {
+            return Ok(None);
+        };
+        Ok(Some(StoredDecision {
+            decision: from_json(text, "decision")?,
+            completed: get_bool(&item, "completed"),
+        }))
+    }
+
+    async fn history(&self, ticket: &Ticket) -> Result<AccountContext, PortError> {
+        let received = match self.meta(&ticket.id).await? {
+            Some(item) => get_n(&item, "received_at").unwrap_or_else(now),
+            None => now(),
+        };
+        let from = received - i64::from(self.history_days) * 86_400;
+        let mut context = AccountContext::default();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(schema::GSI_CUSTOMER)
+                .key_condition_expression("gsi1pk = :c AND gsi1sk BETWEEN :from AND :to")
+                .expression_attribute_values(":c", s(format!("CUSTOMER#{}", ticket.customer_key())))
+                .expression_attribute_values(":from", s(format!("{from:010}")))
+                // Strictly before this ticket: same second sorts by id.
+                .expression_attribute_values(":to", s(format!("{received:010}#{}", ticket.id)))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| port_error("dynamodb", e))?;
+            for item in page.items() {
+                if get_s(item, schema::PK) == Some(ticket_pk(&ticket.id).as_str()) {
+                    continue;
+                }
+                context.prior_tickets += 1;
+                context.prior_negative += u32::from(get_bool(item, "negative"));
+                context.prior_alerts += u32::from(get_bool(item, "alerted"));
+            }
+            match page.last_evaluated_key {
+                Some(k) => start = Some(k),
+                None => break,
+            }
+        }
+        Ok(context)
+    }
+
+    async fn agent_load(&self) -> Result<AgentLoad, PortError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(schema::PK, s(format!("LOAD#{}", day_of(now()))))
+            .key(schema::SK, s("META"))
+            .send()
+            .await
+            .map_err(|e| port_error("dynamodb", e))?;
+        let mut load = AgentLoad::new();
+        if let Some(item) = out.item {
+            for (k, v) in item {
+                if let (Some(agent), Ok(count)) = (k.strip_prefix("agent_"), v.as_n()) {
+                    load.insert(agent.to_string(), count.parse().unwrap_or(0));
+                }
+            }
+        }
+        Ok(load)
+    }
+
+    async fn save_decision(
+        &self,
+        ticket: &Ticket,
+        decision: &Decision,
+        llm: Option<&LlmUsage>,
+    ) -> Result<bool, PortError> {
+        let at = now();
+        let negative = decision.sentiment.label.is_negative();
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(schema::PK, s(ticket_pk(&ticket.id)))
+            .key(schema::SK, s("META"))
+            // The ticket item may not exist yet (a decision for a ticket that arrived
+            // another way); then it is created with what the history index needs.
+            .update_expression(
+                "SET decision = :d, #status = :s, completed = :no, negative = :neg, alerted = :al, \
+                 gsi2pk = :day, gsi2sk = :dsk, decided_at = :at, \
+                 ticket = if_not_exists(ticket, :t), received_at = if_not_exists(received_at, :at), \
+                 gsi1pk = if_not_exists(gsi1pk, :c), gsi1sk = if_not_exists(gsi1sk, :csk), \
+                 expires_at = if_not_exists(expires_at, :exp), llm = :llm",
+            )
+            .condition_expression("attribute_not_exists(decision)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":d", s(json(decision)?))
+            .expression_attribute_values(":s", s("triaged"))
+            .expression_attribute_values(":no", AttributeValue::Bool(false))
+            .expression_attribute_values(":neg", AttributeValue::Bool(negative))
+            .expression_attribute_values(":al", AttributeValue::Bool(decision.guardian.alert))
+            .expression_attribute_values(":day", s(format!("DAY#{}", day_of(at))))
+            .expression_attribute_values(":dsk", s(format!("{at:010}#{}", ticket.id)))
+            .expression_attribute_values(":at", n(at))
+            .expression_attribute_values(":t", s(json(ticket)?))
+            .expression_attribute_values(":c", s(format!("CUSTOMER#{}", ticket.customer_key())))
+            .expression_attribute_values(":csk", s(format!("{at:010}#{}", ticket.id)))
+            .expression_attribute_values(":exp", self.expires(at))
+            .expression_attribute_values(":llm", match llm {
+                Some(u) => s(json(u)?),
+                None => AttributeValue::Null(true),
+            })
+            .send()
+            .await;
+        match result {
+            Ok(_) => {}
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                return Ok(false);
+            }
+            Err(err) => return Err(port_error("dynamodb", err)),
+        }
+        if let Some(agent) = &decision.agent_id {
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .key(schema::PK, s(format!("LOAD#{}", day_of(at))))
+                .key(schema::SK, s("META"))
+                .update_expression("ADD #a :one SET expires_at = :exp")
+                .expression_attribute_names("#a", format!("agent_{agent}"))
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":exp", n(at + 2 * 86_400))
+                .send()
+                .await
+                .map_err(|e| port_error("dynamodb", e))?;
+        }
+        Ok(true)
+    }
+
+    async fn mark_completed(&self, id: &TicketId) -> Result<(), PortError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(schema::PK, s(ticket_pk(id)))
+            .key(schema::SK, s("META"))
+            .update_expression("SET completed = :yes")
+            .condition_expression("attribute_exists(decision)")
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .send()
+            .await
+            .map_err(|e| port_error("dynamodb", e))?;
+        Ok(())
+    }
+
+    async fn decisions_since(&self, since: i64) -> Result<Vec<Decided>, PortError> {
+        let mut out = Vec::new();
+        let mut day = since - since.rem_euclid(86_400);
+        let end = now();
+        while day <= end {
+            let mut start: Option<HashMap<String, AttributeValue>> = None;
+            loop {
+                let page = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .index_name(schema::GSI_DAY)
+                    .key_condition_expression("gsi2pk = :d AND gsi2sk >= :from")
+                    .expression_attribute_values(":d", s(format!("DAY#{}", day_of(day))))
+                    .expression_attribute_values(":from", s(format!("{since:010}")))
+                    .set_exclusive_start_key(start.take())
+                    .send()
+                    .await
+                    .map_err(|e| port_error("dynamodb", e))?;
+                for item in page.items() {
+                    // Expired items linger until DynamoDB removes them: skip them.
+                    if get_n(item, schema::TTL).is_some_and(|t| t < end) {
+                        continue;
+                    }
+                    if let (Some(t), Some(d)) = (get_s(item, "ticket"), get_s(item, "decision")) {
+                        out.push(Decided {
+                            ticket: from_json(t, "ticket")?,
+                            decision: from_json(d, "decision")?,
+                            llm: get_s(item, "llm")
+                                .map(|u| from_json(u, "model usage"))
+                                .transpose()?,
+                        });
+                    }
+                }
+                match page.last_evaluated_key {
+                    Some(k) => start = Some(k),
+                    None => break,
+                }
+            }
+            day += 86_400;
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,193 @@
+//! The ticket store in memory.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+
+use super::now_secs;
+use crate::domain::{AccountContext, Decision, Ticket, TicketId};
+use crate::engine::agents::AgentLoad;
+use crate::ports::{
+    Decided, LlmUsage, PortError, Receipt, StoredDecision, StoredTicket, TicketStore,
+};
+
+#[derive(Default)]
+struct MemoryState {
+    tickets: HashMap<TicketId, StoredTicket>,
+    /// Invocation id → enqueued.
+    invocations: HashMap<String, bool>,
+    decided: Vec<(TicketId, i64, Option<LlmUsage>)>,
+    decisions: HashMap<TicketId, StoredDecision>,
+    history: HashMap<String, AccountContext>,
+    load: AgentLoad,
+}
+
+/// Ticket state in memory. [`MemoryTicketStore::for_run`] keeps only history and load
+/// (a CSV run has no redeliveries and must not hold every decision).
+#[derive(Default)]
+pub struct MemoryTicketStore {
+    state: Mutex<MemoryState>,
+    keep_decisions: bool,
+}
+
+impl MemoryTicketStore {
+    /// Keeps decisions: redeliveries are recognised.
+    pub fn new() -> Self {
+        Self {
+            state: Mutex::default(),
+            keep_decisions: true,
+        }
+    }
+
+    /// Keeps history and agent load only.
+    pub fn for_run() -> Self {
+        Self::default()
+    }
+
+    pub fn decisions(&self) -> Vec<StoredDecision> {
+        self.lock().decisions.values().cloned().collect()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, MemoryState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[async_trait]
+impl TicketStore for MemoryTicketStore {
+    async fn receive(
+        &self,
+        ticket: &Ticket,
+        invocation_id: &str,
+        needs_fetch: bool,
+    ) -> Result<Receipt, PortError> {
+        let mut state = self.lock();
+        if let Some(enqueued) = state.invocations.get(invocation_id) {
+            return Ok(if *enqueued {
+                Receipt::Duplicate
+            } else {
+                Receipt::NotYetQueued
+            });
+        }
+        state.invocations.insert(invocation_id.to_string(), false);
+        if state.tickets.contains_key(&ticket.id) {
+            return Ok(Receipt::Duplicate);
+        }
+        state.tickets.insert(
+            ticket.id.clone(),
+            StoredTicket {
+                ticket: ticket.clone(),
+                needs_fetch,
+            },
+        );
+        Ok(Receipt::New)
+    }
+
+    async fn mark_enqueued(&self, _id: &TicketId, invocation_id: &str) -> Result<(), PortError> {
+        self.lock()
+            .invocations
+            .insert(invocation_id.to_string(), true);
+        Ok(())
+    }
+
+    async fn ticket(&self, id: &TicketId) -> Result<Option<StoredTicket>, PortError> {
+        Ok(self.lock().tickets.get(id).cloned())
+    }
+
+    async fn update_ticket(&self, ticket: &Ticket) -> Result<(), PortError> {
+        self.lock().tickets.insert(
+            ticket.id.clone(),
+            StoredTicket {
+                ticket: ticket.clone(),
+                needs_fetch: false,
+            },
+        );
+        Ok(())
+    }
+
+    async fn decisions_since(&self, since: i64) -> Result<Vec<Decided>, PortError> {
+        let state = self.lock();
+        Ok(state
+            .decided
+            .iter()
+            .filter(|(_, at, _)| *at >= since)
+            .filter_map(|(id, _, llm)| {
+                Some(Decided {
+                    ticket: state.tickets.get(id)?.ticket.clone(),
+                    decision: state.decisions.get(id)?.decision.clone(),
+                    llm: llm.clone(),
+                })
+            })
+            .collect())
+    }
+
+    async fn decision(&self, id: &TicketId) -> Result<Option<StoredDecision>, PortError> {
+        Ok(self.lock().decisions.get(id).cloned())
+    }
+
+    async fn history(&self, ticket: &Ticket) -> Result<AccountContext, PortError> {
+        Ok(self
+            .lock()
+            .history
+            .get(&ticket.customer_key())
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn agent_load(&self) -> Result<AgentLoad, PortError> {
+        Ok(self.lock().load.clone())
+    }
+
+    async fn save_decision(
+        &self,
+        ticket: &Ticket,
+        decision: &Decision,
+        llm: Option<&LlmUsage>,
+    ) -> Result<bool, PortError> {
+        let mut state = self.lock();
+        if self.keep_decisions {
+            if state.decisions.contains_key(&ticket.id) {
+                return Ok(false);
+            }
+            state.decisions.insert(
+                ticket.id.clone(),
+                StoredDecision {
+                    decision: decision.clone(),
+                    completed: false,
+                },
+            );
+            state
+                .decided
+                .push((ticket.id.clone(), now_secs(), llm.cloned()));
+            if !state.tickets.contains_key(&ticket.id) {
+                state.tickets.insert(
+                    ticket.id.clone(),
+                    StoredTicket {
+                        ticket: ticket.clone(),
+                        needs_fetch: false,
+                    },
+                );
+            }
+        }
+        let h = state.history.entry(ticket.customer_key()).or_default();
+        h.prior_tickets += 1;
+        if decision.sentiment.label.is_negative() {
+            h.prior_negative += 1;
+        }
+        if decision.guardian.alert {
+            h.prior_alerts += 1;
+        }
+        if let Some(agent) = &decision.agent_id {
+            *state.load.entry(agent.clone()).or_default() += 1;
+        }
+        Ok(true)
+    }
+
+    async fn mark_completed(&self, id: &TicketId) -> Result<(), PortError> {
+        if let Some(d) = self.lock().decisions.get_mut(id) {
+            d.completed = true;
+        }
+        Ok(())
+    }
+}
