@@ -113,7 +113,7 @@ async fn drive(
             Item::Row(row) => {
                 let started = Instant::now();
                 let processed = pipeline
-                    .triage(&row.ticket)
+                    .triage(&row.ticket, "run")
                     .await
                     .with_context(|| format!("line {}: ticket {}", row.line, row.ticket.id))?;
                 each(&row, processed, started.elapsed())?;

@@ -1,14 +1,16 @@
-//! The triage pipeline, the same on one machine and in Lambda: decide once per ticket,
-//! store the decision, apply it in Zendesk, hand the alerts over, mark it done. Each
-//! step is safe to repeat, so a redelivered ticket finishes what an earlier attempt
-//! started without deciding or alerting twice.
+//! The triage pipeline, the same on one machine and in Lambda: claim the ticket,
+//! decide once, store the decision, apply it in Zendesk (then note that it was),
+//! hand the alerts over, mark it done. The claim (a conditional write with a lease)
+//! keeps duplicate deliveries, in one batch or in parallel invocations, from acting
+//! twice; each step is safe to repeat, so a redelivery after a crash finishes what an
+//! earlier attempt started without deciding, noting or alerting twice.
 
 use crate::accounts::AccountDirectory;
 use crate::alerts::{Alert, AlertRouting, alerts_for};
 use crate::domain::{Decision, Ticket};
 use crate::engine::Engine;
 use crate::llm::LlmAdvisor;
-use crate::ports::{AlertSink, LlmUsage, PortError, TicketStore, ZendeskPort};
+use crate::ports::{AlertSink, LlmUsage, PortError, TicketClaim, TicketStore, ZendeskPort};
 use crate::settings::{Env, SettingsError};
 use crate::zendesk::{self, CustomFieldIds};
 use serde::Deserialize;
@@ -83,6 +85,10 @@ impl PipelineSettings {
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PipelineError {
+    /// Another delivery of the same ticket is being handled: try again later (never
+    /// poison: the ticket is being taken care of).
+    #[error("another delivery of this ticket is in progress")]
+    Busy,
     #[error("ticket store: {0}")]
     Store(PortError),
     #[error("zendesk: {0}")]
@@ -92,9 +98,13 @@ pub enum PipelineError {
 }
 
 impl PipelineError {
-    pub fn port(&self) -> &PortError {
+    /// The port's failure behind this error (`None` for [`PipelineError::Busy`]).
+    pub fn port(&self) -> Option<&PortError> {
         match self {
-            PipelineError::Store(e) | PipelineError::Zendesk(e) | PipelineError::Alerts(e) => e,
+            PipelineError::Busy => None,
+            PipelineError::Store(e) | PipelineError::Zendesk(e) | PipelineError::Alerts(e) => {
+                Some(e)
+            }
         }
     }
 }
@@ -141,14 +151,36 @@ pub struct Pipeline<'a> {
 }
 
 impl Pipeline<'_> {
-    pub async fn triage(&self, ticket: &Ticket) -> Result<Processed, PipelineError> {
+    /// Triages one ticket on behalf of `delivery` (the queue message, or the run).
+    pub async fn triage(&self, ticket: &Ticket, delivery: &str) -> Result<Processed, PipelineError> {
         let store = |e| PipelineError::Store(e);
+        let lease = self.engine.policy.limits.claim_lease_secs;
+        match self
+            .store
+            .claim(&ticket.id, delivery, lease)
+            .await
+            .map_err(store)?
+        {
+            TicketClaim::Claimed => {}
+            TicketClaim::Busy => return Err(PipelineError::Busy),
+            TicketClaim::Done => {
+                let stored = self.store.decision(&ticket.id).await.map_err(store)?;
+                return match stored {
+                    Some(s) => Ok(Processed::already_done(s.decision)),
+                    None => Err(PipelineError::Busy),
+                };
+            }
+        }
         let mut llm = None;
+        let mut noted = false;
         let (decision, replayed) = match self.store.decision(&ticket.id).await.map_err(store)? {
             Some(stored) if stored.completed => {
                 return Ok(Processed::already_done(stored.decision));
             }
-            Some(stored) => (stored.decision, true),
+            Some(stored) => {
+                noted = stored.noted;
+                (stored.decision, true)
+            }
             None => {
                 let history = self.store.history(ticket).await.map_err(store)?;
                 let load = self.store.agent_load().await.map_err(store)?;
@@ -188,11 +220,15 @@ impl Pipeline<'_> {
             &self.settings.custom_fields,
             &self.engine.policy,
         );
-        if !calls.is_empty() {
+        // Once the note is known to be on the ticket, a later delivery leaves Zendesk
+        // alone; in between (a crash after the update), the adapter checks the
+        // ticket's comments for the note before posting it.
+        if !calls.is_empty() && !noted {
             self.zendesk
                 .apply(&calls, replayed)
                 .await
                 .map_err(PipelineError::Zendesk)?;
+            self.store.mark_noted(&ticket.id).await.map_err(store)?;
         }
         let alerts = alerts_for(ticket, &decision, self.accounts, &self.settings.routing);
         for alert in &alerts {

@@ -60,6 +60,9 @@ pub struct Limits {
     /// Time a queue consumer gives a batch's records when the invocation's deadline is
     /// unknown (a local runtime that sends none, or no plausible one), in milliseconds.
     pub batch_budget_ms: u64,
+    /// How long a delivery's claim on a ticket keeps duplicates away, in seconds;
+    /// longer than a delivery can take, shorter than a redelivery takes to come.
+    pub claim_lease_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -324,6 +327,12 @@ impl Policy {
             return Err(invalid(
                 "limits.batch_budget_ms",
                 "must be between 1000 and 900000 (Lambda's longest invocation)",
+            ));
+        }
+        if !(10..=3_600).contains(&self.limits.claim_lease_secs) {
+            return Err(invalid(
+                "limits.claim_lease_secs",
+                "must be between 10 and 3600 seconds",
             ));
         }
         if self.limits.max_description_chars < 200 {

@@ -56,8 +56,22 @@ impl PortError {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredDecision {
     pub decision: Decision,
+    /// Zendesk was updated (the note is on the ticket).
+    #[serde(default)]
+    pub noted: bool,
     /// Zendesk was updated and the alerts were handed over.
     pub completed: bool,
+}
+
+/// The answer to a claim on a ticket before any side effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TicketClaim {
+    /// This delivery holds the ticket until the lease ends.
+    Claimed,
+    /// An earlier delivery finished the ticket: nothing to do.
+    Done,
+    /// Another delivery holds a live lease (a duplicate in flight): try again later.
+    Busy,
 }
 
 /// How a webhook delivery was recorded.
@@ -122,6 +136,18 @@ pub trait TicketStore: Send + Sync {
         decision: &Decision,
         llm: Option<&LlmUsage>,
     ) -> Result<bool, PortError>;
+    /// Claims the ticket for `lease_secs` before any side effect, so that duplicate
+    /// deliveries (in one batch, in parallel invocations, or after a crash) never act
+    /// twice. `owner` names the delivery (the queue message): the same owner may claim
+    /// again, as may anyone once the lease ran out.
+    async fn claim(
+        &self,
+        id: &TicketId,
+        owner: &str,
+        lease_secs: u64,
+    ) -> Result<TicketClaim, PortError>;
+    /// Notes that Zendesk was updated with the stored decision.
+    async fn mark_noted(&self, id: &TicketId) -> Result<(), PortError>;
     /// Marks the ticket's side effects as done.
     async fn mark_completed(&self, id: &TicketId) -> Result<(), PortError>;
 }

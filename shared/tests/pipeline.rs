@@ -64,13 +64,13 @@ impl Harness {
 async fn a_redelivered_ticket_is_not_decided_or_alerted_twice() {
     let h = Harness::new();
     let t = churn_ticket("#5001");
-    let first = h.pipeline().triage(&t).await.unwrap();
+    let first = h.pipeline().triage(&t, "test").await.unwrap();
     assert!(!first.replayed && !first.already_done);
     assert!(first.decision.guardian.alert);
     assert_eq!(first.alerts.len(), 2, "guardian and opportunity");
     assert_eq!(first.zendesk_calls, 2);
 
-    let again = h.pipeline().triage(&t).await.unwrap();
+    let again = h.pipeline().triage(&t, "test").await.unwrap();
     assert!(again.already_done);
     assert!(again.alerts.is_empty());
     assert_eq!(again.zendesk_calls, 0);
@@ -87,7 +87,7 @@ async fn an_interrupted_delivery_is_finished_with_the_stored_decision() {
         .engine
         .decide(&t, &Default::default(), &Default::default());
     assert!(h.store.save_decision(&t, &stored, None).await.unwrap());
-    let resumed = h.pipeline().triage(&t).await.unwrap();
+    let resumed = h.pipeline().triage(&t, "test").await.unwrap();
     assert!(resumed.replayed && !resumed.already_done);
     assert_eq!(resumed.decision, stored);
     assert_eq!(resumed.alerts.len(), 2);
@@ -97,8 +97,8 @@ async fn an_interrupted_delivery_is_finished_with_the_stored_decision() {
 #[tokio::test]
 async fn earlier_tickets_of_the_customer_count_as_history() {
     let h = Harness::new();
-    let first = h.pipeline().triage(&churn_ticket("#5003")).await.unwrap();
-    let second = h.pipeline().triage(&churn_ticket("#5004")).await.unwrap();
+    let first = h.pipeline().triage(&churn_ticket("#5003"), "test").await.unwrap();
+    let second = h.pipeline().triage(&churn_ticket("#5004"), "test").await.unwrap();
     assert!(second.decision.guardian.risk_score >= first.decision.guardian.risk_score);
     assert!(
         second

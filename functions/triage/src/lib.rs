@@ -74,7 +74,10 @@ pub async fn process(deps: &Deps<'_>, record: &SqsMessage) -> Result<(), Failure
         settings: deps.settings,
         llm: deps.llm,
     };
-    match pipeline.triage(&ticket).await {
+    // The claim's owner is the queue message: its own redelivery may take over at
+    // once, a duplicate message waits for the lease.
+    let delivery = record.message_id.as_deref().unwrap_or(message.invocation_id.as_str());
+    match pipeline.triage(&ticket, delivery).await {
         Ok(p) => {
             tracing::info!(
                 ticket_id = %ticket.id,
@@ -91,7 +94,13 @@ pub async fn process(deps: &Deps<'_>, record: &SqsMessage) -> Result<(), Failure
         Err(PipelineError::Zendesk(e @ PortError::Rejected { .. })) => {
             Err(Failure::Poison(format!("Zendesk refused the update: {e}")))
         }
-        Err(e) => Err(Failure::from(e.port().clone())),
+        Err(PipelineError::Busy) => Err(Failure::Retry(
+            "a duplicate delivery of this ticket is in progress; retried after it".into(),
+        )),
+        Err(e) => Err(e.port().cloned().map_or_else(
+            || Failure::Retry(e.to_string()),
+            Failure::from,
+        )),
     }
 }
 

@@ -13,7 +13,7 @@ use super::{
 use crate::domain::{AccountContext, Decision, Ticket, TicketId};
 use crate::engine::agents::AgentLoad;
 use crate::ports::{
-    Decided, LlmUsage, PortError, Receipt, StoredDecision, StoredTicket, TicketStore,
+    Decided, LlmUsage, PortError, Receipt, StoredDecision, StoredTicket, TicketClaim, TicketStore,
 };
 use crate::settings::FunctionConfig;
 
@@ -280,6 +280,7 @@ impl TicketStore for DynamoTicketStore {
         };
         Ok(Some(StoredDecision {
             decision: from_json(text, "decision")?,
+            noted: get_bool(&item, "noted"),
             completed: get_bool(&item, "completed"),
         }))
     }
@@ -413,6 +414,64 @@ impl TicketStore for DynamoTicketStore {
                 .map_err(|e| port_error("dynamodb", e))?;
         }
         Ok(true)
+    }
+
+    async fn claim(
+        &self,
+        id: &TicketId,
+        owner: &str,
+        lease_secs: u64,
+    ) -> Result<TicketClaim, PortError> {
+        let at = now();
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(schema::PK, s(ticket_pk(id)))
+            .key(schema::SK, s("META"))
+            .update_expression("SET claim_owner = :o, claim_until = :until")
+            .condition_expression(
+                "(attribute_not_exists(completed) OR completed = :no) AND \
+                 (attribute_not_exists(claim_until) OR claim_until < :now OR claim_owner = :o)",
+            )
+            .expression_attribute_values(":o", s(owner))
+            .expression_attribute_values(":until", n(at + lease_secs as i64))
+            .expression_attribute_values(":now", n(at))
+            .expression_attribute_values(":no", AttributeValue::Bool(false))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(TicketClaim::Claimed),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                // Finished, or held by another delivery: the item says which.
+                let item = self.meta(id).await?.unwrap_or_default();
+                Ok(if get_bool(&item, "completed") {
+                    TicketClaim::Done
+                } else {
+                    TicketClaim::Busy
+                })
+            }
+            Err(err) => Err(port_error("dynamodb", err)),
+        }
+    }
+
+    async fn mark_noted(&self, id: &TicketId) -> Result<(), PortError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(schema::PK, s(ticket_pk(id)))
+            .key(schema::SK, s("META"))
+            .update_expression("SET noted = :yes")
+            .condition_expression("attribute_exists(decision)")
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .send()
+            .await
+            .map_err(|e| port_error("dynamodb", e))?;
+        Ok(())
     }
 
     async fn mark_completed(&self, id: &TicketId) -> Result<(), PortError> {

@@ -9,7 +9,8 @@ use super::now_secs;
 use crate::domain::{AccountContext, Decision, Ticket, TicketId};
 use crate::engine::agents::AgentLoad;
 use crate::ports::{
-    Decided, LlmUsage, PortError, Receipt, StoredDecision, StoredTicket, TicketStore,
+    Decided, LlmUsage, PortError, Receipt, StoredDecision, StoredTicket, TicketClaim,
+    TicketStore,
 };
 
 #[derive(Default)]
@@ -21,6 +22,8 @@ struct MemoryState {
     decisions: HashMap<TicketId, StoredDecision>,
     history: HashMap<String, AccountContext>,
     load: AgentLoad,
+    /// Ticket → (owner, lease end in epoch seconds).
+    claims: HashMap<TicketId, (String, i64)>,
 }
 
 /// Ticket state in memory. [`MemoryTicketStore::for_run`] keeps only history and load
@@ -154,6 +157,7 @@ impl TicketStore for MemoryTicketStore {
                 ticket.id.clone(),
                 StoredDecision {
                     decision: decision.clone(),
+                    noted: false,
                     completed: false,
                 },
             );
@@ -184,10 +188,41 @@ impl TicketStore for MemoryTicketStore {
         Ok(true)
     }
 
-    async fn mark_completed(&self, id: &TicketId) -> Result<(), PortError> {
+    async fn claim(
+        &self,
+        id: &TicketId,
+        owner: &str,
+        lease_secs: u64,
+    ) -> Result<TicketClaim, PortError> {
+        let mut state = self.lock();
+        if state.decisions.get(id).is_some_and(|d| d.completed) {
+            return Ok(TicketClaim::Done);
+        }
+        let now = now_secs();
+        match state.claims.get(id) {
+            Some((holder, until)) if holder != owner && *until > now => Ok(TicketClaim::Busy),
+            _ => {
+                state
+                    .claims
+                    .insert(id.clone(), (owner.to_string(), now + lease_secs as i64));
+                Ok(TicketClaim::Claimed)
+            }
+        }
+    }
+
+    async fn mark_noted(&self, id: &TicketId) -> Result<(), PortError> {
         if let Some(d) = self.lock().decisions.get_mut(id) {
+            d.noted = true;
+        }
+        Ok(())
+    }
+
+    async fn mark_completed(&self, id: &TicketId) -> Result<(), PortError> {
+        let mut state = self.lock();
+        if let Some(d) = state.decisions.get_mut(id) {
             d.completed = true;
         }
+        state.claims.remove(id);
         Ok(())
     }
 }
