@@ -152,7 +152,11 @@ pub struct Pipeline<'a> {
 
 impl Pipeline<'_> {
     /// Triages one ticket on behalf of `delivery` (the queue message, or the run).
-    pub async fn triage(&self, ticket: &Ticket, delivery: &str) -> Result<Processed, PipelineError> {
+    pub async fn triage(
+        &self,
+        ticket: &Ticket,
+        delivery: &str,
+    ) -> Result<Processed, PipelineError> {
         let store = |e| PipelineError::Store(e);
         let lease = self.engine.policy.limits.claim_lease_secs;
         match self

@@ -97,8 +97,16 @@ async fn an_interrupted_delivery_is_finished_with_the_stored_decision() {
 #[tokio::test]
 async fn earlier_tickets_of_the_customer_count_as_history() {
     let h = Harness::new();
-    let first = h.pipeline().triage(&churn_ticket("#5003"), "test").await.unwrap();
-    let second = h.pipeline().triage(&churn_ticket("#5004"), "test").await.unwrap();
+    let first = h
+        .pipeline()
+        .triage(&churn_ticket("#5003"), "test")
+        .await
+        .unwrap();
+    let second = h
+        .pipeline()
+        .triage(&churn_ticket("#5004"), "test")
+        .await
+        .unwrap();
     assert!(second.decision.guardian.risk_score >= first.decision.guardian.risk_score);
     assert!(
         second

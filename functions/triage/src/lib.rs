@@ -76,7 +76,10 @@ pub async fn process(deps: &Deps<'_>, record: &SqsMessage) -> Result<(), Failure
     };
     // The claim's owner is the queue message: its own redelivery may take over at
     // once, a duplicate message waits for the lease.
-    let delivery = record.message_id.as_deref().unwrap_or(message.invocation_id.as_str());
+    let delivery = record
+        .message_id
+        .as_deref()
+        .unwrap_or(message.invocation_id.as_str());
     match pipeline.triage(&ticket, delivery).await {
         Ok(p) => {
             tracing::info!(
@@ -97,10 +100,10 @@ pub async fn process(deps: &Deps<'_>, record: &SqsMessage) -> Result<(), Failure
         Err(PipelineError::Busy) => Err(Failure::Retry(
             "a duplicate delivery of this ticket is in progress; retried after it".into(),
         )),
-        Err(e) => Err(e.port().cloned().map_or_else(
-            || Failure::Retry(e.to_string()),
-            Failure::from,
-        )),
+        Err(e) => Err(e
+            .port()
+            .cloned()
+            .map_or_else(|| Failure::Retry(e.to_string()), Failure::from)),
     }
 }
 

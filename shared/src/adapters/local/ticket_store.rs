@@ -9,8 +9,7 @@ use super::now_secs;
 use crate::domain::{AccountContext, Decision, Ticket, TicketId};
 use crate::engine::agents::AgentLoad;
 use crate::ports::{
-    Decided, LlmUsage, PortError, Receipt, StoredDecision, StoredTicket, TicketClaim,
-    TicketStore,
+    Decided, LlmUsage, PortError, Receipt, StoredDecision, StoredTicket, TicketClaim, TicketStore,
 };
 
 #[derive(Default)]
@@ -32,6 +31,8 @@ struct MemoryState {
 pub struct MemoryTicketStore {
     state: Mutex<MemoryState>,
     keep_decisions: bool,
+    /// Decisions older than this many days are gone, as with a TTL (`None`: kept).
+    retention_days: Option<u32>,
 }
 
 impl MemoryTicketStore {
@@ -40,6 +41,15 @@ impl MemoryTicketStore {
         Self {
             state: Mutex::default(),
             keep_decisions: true,
+            retention_days: None,
+        }
+    }
+
+    /// Keeps decisions for `days`, as the DynamoDB store's TTL does.
+    pub fn with_retention(days: u32) -> Self {
+        Self {
+            retention_days: Some(days),
+            ..Self::new()
         }
     }
 
@@ -111,10 +121,15 @@ impl TicketStore for MemoryTicketStore {
 
     async fn decisions_since(&self, since: i64) -> Result<Vec<Decided>, PortError> {
         let state = self.lock();
+        let now = now_secs();
+        let live = |at: i64| {
+            self.retention_days
+                .is_none_or(|d| at + i64::from(d) * 86_400 >= now)
+        };
         Ok(state
             .decided
             .iter()
-            .filter(|(_, at, _)| *at >= since)
+            .filter(|(_, at, _)| *at >= since && live(*at))
             .filter_map(|(id, _, llm)| {
                 Some(Decided {
                     ticket: state.tickets.get(id)?.ticket.clone(),
