@@ -441,3 +441,64 @@ fn eval_reports_agreement_as_text_and_json() {
     assert!(!o.status.success());
     assert!(text(&o.stderr).contains("no actual_priority column"));
 }
+
+#[test]
+fn a_teams_own_phrases_change_a_decision_and_a_bad_one_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = write_bytes(
+        dir.path(),
+        "flux.csv",
+        b"ticket_id,customer_name,subject,description,channel,mrr\n\
+          F-1,Harbor Goods,Fluxomat,\"Hi, Fluxomat has been stuck since 06:00, nothing has left it for three hours. Can you check?\",email,4000\n",
+    );
+    let decide = |extra: &[&str]| -> Value {
+        let out = dir.path().join(format!("out{}", extra.len()));
+        let mut args = vec![
+            "run",
+            "--input",
+            csv.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--demo-mode",
+            "--quiet",
+        ];
+        args.extend_from_slice(extra);
+        let o = triage(&args);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        read_json(&out.join("triage_results.json"))[0].clone()
+    };
+    let shipped = decide(&[]);
+    let ours = decide(&["--policy-dir", "data/examples/team-policy"]);
+    assert_eq!(shipped["priority"], "P2", "{shipped}");
+    assert_eq!(ours["priority"], "P0", "{ours}");
+    assert!(
+        ours["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("outage 'fluxomat has been stuck'"),
+        "{ours}"
+    );
+
+    let bad = dir.path().join("bad");
+    std::fs::create_dir_all(bad.join("phrases")).unwrap();
+    std::fs::write(
+        bad.join("phrases/ours.toml"),
+        "# ours\n[outage]\nphrases = [\n  \"fluxomat ~\",\n]\n",
+    )
+    .unwrap();
+    let o = triage(&[
+        "run",
+        "--input",
+        csv.to_str().unwrap(),
+        "--out",
+        dir.path().join("never").to_str().unwrap(),
+        "--policy-dir",
+        bad.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("ours.toml:4: phrase \"fluxomat ~\": a pattern cannot end with a gap"),
+        "{err}"
+    );
+}

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::domain::{Decision, Intent, Ticket};
+use crate::domain::{Decision, Intent, Priority, SentimentLabel, Team, Ticket};
 use crate::engine::Engine;
 use crate::redact::{Redactions, redact};
 
@@ -12,18 +12,21 @@ pub const TOOL_NAME: &str = "record_triage";
 
 /// The tool whose input schema is the decision.
 pub fn tool_schema() -> Value {
+    fn names<T: Copy>(all: &[T], name: fn(T) -> &'static str) -> Vec<&'static str> {
+        all.iter().map(|v| name(*v)).collect()
+    }
     json!({
         "name": TOOL_NAME,
         "description": "Record the triage decision for the support ticket.",
         "input_schema": {
             "type": "object",
             "properties": {
-                "priority": {"type": "string", "enum": ["P0", "P1", "P2", "P3"]},
-                "team": {"type": "string", "enum": ["integrations_api", "data_analytics", "compliance_operations"]},
-                "sentiment": {"type": "string", "enum": ["positive", "neutral", "frustrated", "aggressive"]},
+                "priority": {"type": "string", "enum": names(Priority::ALL, Priority::as_str)},
+                "team": {"type": "string", "enum": names(Team::ALL, Team::as_str)},
+                "sentiment": {"type": "string", "enum": names(SentimentLabel::ALL, SentimentLabel::as_str)},
                 "churn_risk": {"type": "integer", "minimum": 0, "maximum": 100},
                 "churn_reasons": {"type": "array", "items": {"type": "string"}},
-                "opportunity_intents": {"type": "array", "items": {"type": "string", "enum": ["pricing_request", "upgrade", "expansion", "add_on", "higher_limits", "services"]}},
+                "opportunity_intents": {"type": "array", "items": {"type": "string", "enum": names(Intent::ALL, Intent::as_str)}},
                 "kb_article_id": {"type": ["string", "null"]},
                 "draft_reply": {"type": ["string", "null"]},
                 "rationale": {"type": "string"}
