@@ -11,6 +11,12 @@ import sys
 
 from cfnlint.decode import decode
 
+SHARED_ACCESSORS = {
+    "bucket": "REPORT_BUCKET",
+    "triage_queue_url": "TRIAGE_QUEUE_URL",
+    "alerts_queue_url": "ALERTS_QUEUE_URL",
+}
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 problems = []
 
@@ -44,7 +50,11 @@ for name, fn in functions.items():
     props = fn["Properties"]
     meta = fn.get("Metadata", {})
     check(fn_prop(props, "Runtime") == "provided.al2023", f"{name}: Runtime must be provided.al2023")
-    check(fn_prop(props, "Architectures") == ["arm64"], f"{name}: Architectures must be [arm64]")
+    check(fn_prop(props, "Architectures") == [{"Ref": "Architecture"}], f"{name}: Architectures must be [!Ref Architecture]")
+    check(
+        template["Parameters"]["Architecture"].get("Default") == "arm64",
+        "the Architecture parameter must default to arm64 (deployments)",
+    )
     check(fn_prop(props, "Handler") == "bootstrap", f"{name}: Handler must be bootstrap")
     check(meta.get("BuildMethod") == "rust-cargolambda", f"{name}: Metadata.BuildMethod must be rust-cargolambda")
     logging = fn_prop(props, "LoggingConfig") or {}
@@ -58,7 +68,16 @@ for name, fn in functions.items():
         bins = re.findall(r'\[\[bin\]\]\s*name\s*=\s*"([^"]+)"', cargo.read_text())
         check(binary in bins, f"{name}: BuildProperties.Binary {binary!r} is not a binary of {cargo} ({bins})")
         lib = code / "src" / "lib.rs"
+        main = code / "src" / "main.rs"
         required = set(re.findall(r'require\("([A-Z_]+)"\)', lib.read_text())) if lib.is_file() else set()
+        # The shared settings (settings.rs, FunctionConfig): TABLE_NAME always, the
+        # others where main.rs asks for them.
+        main_text = main.read_text() if main.is_file() else ""
+        if "FunctionConfig::read" in main_text:
+            required.add("TABLE_NAME")
+        for accessor, var in SHARED_ACCESSORS.items():
+            if f".{accessor}()" in main_text:
+                required.add(var)
         env = global_env | set(props.get("Environment", {}).get("Variables", {}))
         for var in sorted(required - env):
             problems.append(f"{name}: the function requires {var} but the template does not set it")
@@ -90,7 +109,7 @@ triage = functions.get("TriageFunction", {}).get("Properties", {})
 check("ReservedConcurrentExecutions" in triage, "TriageFunction: cap its concurrency (Zendesk rate limits)")
 
 # The table against the Rust schema constants.
-schema = (ROOT / "shared/src/adapters/aws.rs").read_text()
+schema = (ROOT / "shared/src/adapters/aws/mod.rs").read_text()
 const = dict(re.findall(r'pub const ([A-Z_]+): &str = "([^"]+)";', schema))
 table = resources["TicketTable"]["Properties"]
 check(table.get("BillingMode") == "PAY_PER_REQUEST", "TicketTable: on-demand billing")
