@@ -11,6 +11,13 @@ and the settings that `sam local invoke` and `cargo lambda watch` need to use it
     scripts/local-stack status             what runs where
     scripts/local-stack sign EVENT         print EVENT (a webhook event file) signed
                                            now, with the local secret
+    scripts/local-stack webhooks CSV DIR   one signed webhook event per ticket of CSV
+    scripts/local-stack pump               what Lambda's SQS event source mappings do:
+                                           hand the queued messages, in batches, to the
+                                           functions `cargo lambda watch` serves, delete
+                                           the ones they did not report as failed, until
+                                           the queues are empty (failures return until
+                                           the queue's redrive moves them to the DLQ)
     scripts/local-stack items [ID]         the ticket items in the table (all, or one)
 
 The resources are read from template.yaml, so the local stack cannot drift from what
@@ -355,6 +362,116 @@ def sign(args):
     print(json.dumps(event, indent=2))
 
 
+def webhook_event(ticket, invocation, secret):
+    """An API Gateway (HTTP API v2) event of a Zendesk trigger webhook, signed now."""
+    template = json.loads((ROOT / "events" / "webhook-trigger.json").read_text())
+    body = json.dumps({"ticket": ticket})
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    mac = hmac.new(secret.encode(), stamp.encode() + body.encode(), hashlib.sha256).digest()
+    template["body"] = body
+    template["headers"]["x-zendesk-webhook-invocation-id"] = invocation
+    template["headers"]["x-zendesk-webhook-signature-timestamp"] = stamp
+    template["headers"]["x-zendesk-webhook-signature"] = base64.b64encode(mac).decode()
+    return template
+
+
+def webhooks(args):
+    import csv
+
+    out = pathlib.Path(args.dir)
+    out.mkdir(parents=True, exist_ok=True)
+    count = 0
+    with open(args.csv, newline="", encoding="utf-8") as f:
+        for n, row in enumerate(csv.DictReader(f), start=1):
+            number = str(args.first + n - 1)
+            ticket = {
+                "id": number,
+                "subject": row.get("subject", ""),
+                "description": row.get("description", ""),
+                "via": row.get("channel", "email"),
+                "organization": row.get("customer_name", ""),
+                "requester_name": row.get("customer_name", ""),
+                "mrr": row.get("mrr", ""),
+            }
+            event = webhook_event(ticket, f"inv-{number}", args.secret)
+            (out / f"webhook-{number}.json").write_text(json.dumps(event, indent=2))
+            count += 1
+    print(f"local-stack: {count} signed webhook events in {out}")
+
+
+def event_sources(template):
+    """(function binary, queue logical id, batch size) of every SQS event source."""
+    out = []
+    for logical, r in template["Resources"].items():
+        if r["Type"] != "AWS::Serverless::Function":
+            continue
+        binary = r.get("Metadata", {}).get("BuildProperties", {}).get("Binary")
+        for event in r["Properties"].get("Events", {}).values():
+            if event["Type"] == "SQS":
+                queue = event["Properties"]["Queue"]["Fn::GetAtt"][0]
+                out.append((binary, queue, int(event["Properties"].get("BatchSize", 10))))
+    return out
+
+
+def sqs_event(messages, arn):
+    return {"Records": [{
+        "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+        "attributes": m.get("Attributes", {}), "messageAttributes": {},
+        "md5OfBody": m["MD5OfBody"], "eventSource": "aws:sqs", "eventSourceARN": arn,
+        "awsRegion": REGION} for m in messages]}
+
+
+def pump(args):
+    state = read_state()
+    if not alive(state.get("moto_pid")):
+        sys.exit("local-stack: not running (scripts/local-stack up)")
+    sqs = boto("sqs", f"http://127.0.0.1:{state['port']}")
+    sources = event_sources(load_template())
+    res = state["resources"]
+    stats = {}
+    deadline = time.time() + args.timeout
+    while time.time() < deadline:
+        busy = False
+        for binary, queue, batch in sources:
+            url = res[queue]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=batch,
+                                      VisibilityTimeout=args.visibility, AttributeNames=["All"]).get("Messages", [])
+            if not got:
+                continue
+            busy = True
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{args.invoke_port}/2015-03-31/functions/{binary}/invocations",
+                data=json.dumps(sqs_event(got, arn)).encode(), headers={"content-type": "application/json"})
+            try:
+                answer = json.loads(urllib.request.urlopen(request, timeout=args.invoke_timeout).read() or b"{}")
+            except OSError as e:
+                print(f"local-stack: {binary} did not answer ({e}); the batch returns to the queue")
+                answer = {"batchItemFailures": [{"itemIdentifier": m["MessageId"]} for m in got]}
+            failed = {f["itemIdentifier"] for f in (answer or {}).get("batchItemFailures", [])}
+            done = [m for m in got if m["MessageId"] not in failed]
+            for m in done:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+            s = stats.setdefault(binary, {"batches": 0, "records": 0, "failed": 0})
+            s["batches"] += 1
+            s["records"] += len(got)
+            s["failed"] += len(failed)
+        if not busy:
+            left = sum(
+                int(v) for _, queue, _ in sources
+                for v in sqs.get_queue_attributes(
+                    QueueUrl=res[queue],
+                    AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+                )["Attributes"].values())
+            if left == 0:
+                break
+            time.sleep(0.5)
+    dlq = {q: int(sqs.get_queue_attributes(QueueUrl=u, AttributeNames=["ApproximateNumberOfMessages"])
+                  ["Attributes"]["ApproximateNumberOfMessages"])
+           for q, u in res.items() if q.endswith("DeadLetterQueue")}
+    print(json.dumps({"functions": stats, "dead_letter_queues": dlq}))
+
+
 def items(args):
     state = read_state()
     if not alive(state.get("moto_pid")):
@@ -386,6 +503,18 @@ def main():
     p.add_argument("--secret", default=TEST_SECRET)
     p.add_argument("--invocation", help="a new webhook invocation id (a new delivery)")
     p.set_defaults(run=sign)
+    p = sub.add_parser("webhooks")
+    p.add_argument("csv")
+    p.add_argument("dir")
+    p.add_argument("--first", type=int, default=9001, help="the first Zendesk ticket number")
+    p.add_argument("--secret", default=TEST_SECRET)
+    p.set_defaults(run=webhooks)
+    p = sub.add_parser("pump")
+    p.add_argument("--invoke-port", type=int, default=9000, help="where cargo lambda watch listens")
+    p.add_argument("--visibility", type=int, default=3, help="seconds before a failed record returns")
+    p.add_argument("--timeout", type=int, default=300, help="give up after this many seconds")
+    p.add_argument("--invoke-timeout", type=int, default=150)
+    p.set_defaults(run=pump)
     p = sub.add_parser("items")
     p.add_argument("id", nargs="?")
     p.set_defaults(run=items)
