@@ -24,7 +24,8 @@ def start_moto(venv_bin, log_path):
     """Starts moto server on a free port; returns (process, endpoint)."""
     port = free_port()
     process = subprocess.Popen(
-        [os.path.join(venv_bin, "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        [os.path.join(venv_bin, "python"), os.path.join(os.path.dirname(__file__), "aws_emulator.py"),
+         "-H", "127.0.0.1", "-p", str(port)],
         stdout=open(log_path, "w"), stderr=subprocess.STDOUT,
     )
     endpoint = f"http://127.0.0.1:{port}"

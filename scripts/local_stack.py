@@ -280,11 +280,11 @@ def up(args):
         port = state["port"]
         print(f"local-stack: the emulator already runs on 127.0.0.1:{port}")
     else:
-        moto = VENV / "moto_server"
-        if not moto.exists():
+        if not (VENV / "moto_server").exists():
             sys.exit("local-stack: moto server is missing; run scripts/setup first")
         log = (STATE_DIR / "moto.log").open("w")
-        pid = subprocess.Popen([str(moto), "-H", "127.0.0.1", "-p", str(port)], stdout=log,
+        pid = subprocess.Popen([str(VENV / "python"), str(ROOT / "scripts" / "aws_emulator.py"),
+                                "-H", "127.0.0.1", "-p", str(port)], stdout=log,
                                stderr=subprocess.STDOUT, start_new_session=True).pid
         state = {"moto_pid": pid, "port": port}
         wait_http(f"http://127.0.0.1:{port}/moto-api/", "moto server")

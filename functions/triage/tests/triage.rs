@@ -426,3 +426,167 @@ async fn an_ids_only_ticket_without_zendesk_credentials_is_poison() {
     assert_eq!(failed.len(), 1);
     assert!(f.store.decision(&t.id).await.unwrap().is_none());
 }
+
+/// Runs the triage handler on `messages` as one invocation and deletes the records it
+/// did not report as failed (as Lambda's event source does).
+async fn invoke_on(
+    f: &Fixture,
+    zendesk: &dyn ZendeskPort,
+    messages: &[aws_sdk_sqs::types::Message],
+) -> usize {
+    let event: SqsEvent =
+        serde_json::from_value(f.stack.sqs_event(&f.stack.triage_queue, messages)).unwrap();
+    let alerts = QueuedAlertSink {
+        ledger: &f.ledger,
+        queue: &f.alerts_queue,
+    };
+    let deps = Deps {
+        engine: &f.engine,
+        accounts: &f.accounts,
+        settings: &f.settings,
+        store: &f.store,
+        zendesk,
+        alerts: &alerts,
+        source: &f.source,
+        llm: None,
+        batch_budget: Duration::from_secs(100),
+    };
+    let response = handle(&deps, LambdaEvent::new(event, Context::default()))
+        .await
+        .unwrap();
+    let failed: Vec<String> = response
+        .batch_item_failures
+        .into_iter()
+        .map(|x| x.item_identifier)
+        .collect();
+    for m in messages {
+        if failed.iter().any(|x| Some(x.as_str()) == m.message_id()) {
+            // Back on the queue a second later (Lambda waits for the visibility
+            // timeout; the test need not).
+            f.source
+                .delay(m.receipt_handle().unwrap(), 1)
+                .await
+                .unwrap();
+        } else {
+            f.stack.delete(&f.stack.triage_queue, m).await;
+        }
+    }
+    failed.len()
+}
+
+/// Receives everything on the triage queue (visible again after `visibility` s).
+async fn drain(f: &Fixture, visibility: i32) -> Vec<aws_sdk_sqs::types::Message> {
+    let mut all = Vec::new();
+    loop {
+        let batch = f.stack.receive(&f.stack.triage_queue, visibility).await;
+        if batch.is_empty() {
+            return all;
+        }
+        all.extend(batch);
+    }
+}
+
+#[tokio::test]
+async fn duplicate_deliveries_never_post_a_second_note_at_any_zendesk_latency() {
+    use triage_shared::adapters::http::zendesk::{HttpZendesk, ZendeskAuth, ZendeskConfig};
+    use triage_test_support::fake_zendesk::FakeZendesk;
+
+    for latency_ms in [0u64, 20, 50] {
+        let f = Fixture::new().await;
+        let fake = FakeZendesk::start(Duration::from_millis(latency_ms)).await;
+        let zendesk = HttpZendesk::new(ZendeskConfig {
+            base_url: fake.server.uri(),
+            auth: ZendeskAuth::Token {
+                email: "agent@acme.test".into(),
+                token: "t".into(),
+            },
+            timeout: Duration::from_secs(5),
+            attempts: 3,
+            backoff_base: Duration::from_millis(10),
+            wait_on_throttle: None,
+            safe_update: true,
+            keep_assigned: true,
+        });
+        // 100 tickets, each delivered twice: 200 deliveries.
+        let tickets: Vec<Ticket> = (0..100)
+            .map(|i| {
+                ticket(
+                    &format!("{}", 70_000 + latency_ms * 1000 + i),
+                    &format!("Shop {i}"),
+                    "Orders not syncing",
+                    "Since this morning no order reaches the warehouse; the sync says 502.",
+                )
+            })
+            .collect();
+        for t in &tickets {
+            f.arrive(t).await;
+            let body =
+                serde_json::to_string(&TriageMessage::new(t.id.clone(), format!("inv-{}", t.id)))
+                    .unwrap();
+            triage_shared::ports::Queue::send(&f.source, body)
+                .await
+                .unwrap();
+        }
+        let mut messages = drain(&f, 120).await;
+        assert_eq!(messages.len(), 200, "every delivery was queued");
+        // Half the tickets: both copies in one batch. The other half: the copies in
+        // two invocations running at once.
+        messages.sort_by_key(|m| m.body().unwrap().to_string());
+        let (same_batch, parallel) = messages.split_at(100);
+        for chunk in same_batch.chunks(10) {
+            invoke_on(&f, &zendesk, chunk).await;
+        }
+        let firsts: Vec<_> = parallel.iter().step_by(2).cloned().collect();
+        let seconds: Vec<_> = parallel.iter().skip(1).step_by(2).cloned().collect();
+        for (a, b) in firsts.chunks(10).zip(seconds.chunks(10)) {
+            tokio::join!(invoke_on(&f, &zendesk, a), invoke_on(&f, &zendesk, b));
+        }
+        // What was handed back comes again after the visibility timeout.
+        let mut rounds = 0;
+        loop {
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            let again = drain(&f, 120).await;
+            if again.is_empty() {
+                break;
+            }
+            rounds += 1;
+            assert!(
+                rounds < MAX_RECEIVE_COUNT,
+                "a duplicate would reach the dead-letter queue"
+            );
+            for chunk in again.chunks(10) {
+                invoke_on(&f, &zendesk, chunk).await;
+            }
+        }
+        let counts = fake.counts();
+        assert_eq!(
+            counts.refused_duplicates, 0,
+            "{latency_ms} ms: a second note was attempted"
+        );
+        for t in &tickets {
+            assert_eq!(
+                counts.notes.get(t.id.as_str()).copied(),
+                Some(1),
+                "{latency_ms} ms: ticket {} got one note",
+                t.id
+            );
+            let stored = f.store.decision(&t.id).await.unwrap().unwrap();
+            assert!(stored.completed && stored.noted);
+        }
+        let dlq: i32 = f
+            .stack
+            .queue_attribute(&f.stack.triage_dlq, "ApproximateNumberOfMessages")
+            .await
+            .parse()
+            .unwrap();
+        assert_eq!(
+            dlq, 0,
+            "{latency_ms} ms: nothing handled ends in the dead-letter queue"
+        );
+        eprintln!(
+            "{latency_ms} ms Zendesk latency: 200 deliveries of 100 tickets, 100 notes, 0 duplicates, \
+             {} re-delivery rounds, {} Zendesk requests",
+            rounds, counts.requests
+        );
+    }
+}

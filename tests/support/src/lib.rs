@@ -2,6 +2,8 @@
 //! `scripts/test` and reached through `AWS_ENDPOINT_URL`): fresh resources per test,
 //! queue inspection, and signed API Gateway webhook events.
 
+pub mod fake_zendesk;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 
 pub use aws_sdk_sqs::types::Message;
