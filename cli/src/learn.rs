@@ -45,10 +45,16 @@ pub struct LearnArgs {
     #[arg(long, default_value_t = 3)]
     pub char_min: u8,
     /// ...to this many.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 4)]
     pub char_max: u8,
+    /// Iterations of the optimiser per head, at most.
+    #[arg(long, default_value_t = 120)]
+    pub max_iters: u64,
+    /// Features must be used by at least this many training tickets.
+    #[arg(long, default_value_t = 2)]
+    pub min_df: usize,
     /// L2 penalty of the priority, team, churn and opportunity heads.
-    #[arg(long, value_name = "X", num_args = 4, default_values_t = [3e-4, 3e-4, 1e-3, 1e-3])]
+    #[arg(long, value_name = "X", num_args = 4, default_values_t = [3e-5, 3e-5, 3e-5, 3e-5])]
     pub l2: Vec<f64>,
     /// Also write the cross-validated figures as JSON.
     #[arg(long, value_name = "FILE")]
@@ -150,6 +156,8 @@ pub fn learn_command(args: LearnArgs) -> anyhow::Result<()> {
         l2: [args.l2[0], args.l2[1], args.l2[2], args.l2[3]],
         folds: args.folds,
         seed: args.seed,
+        min_df: args.min_df,
+        max_iters: args.max_iters,
         ..LearnConfig::default()
     };
     let corpus = format!("{:x}", digest.finalize());

@@ -104,6 +104,8 @@ pub struct LearnConfig {
     pub folds: u32,
     pub seed: u64,
     pub max_iters: u64,
+    /// A feature counts when at least this many training tickets use it.
+    pub min_df: usize,
     /// Worker threads for the folds and heads.
     pub threads: usize,
 }
@@ -116,6 +118,7 @@ impl Default for LearnConfig {
             folds: 5,
             seed: 7,
             max_iters: 200,
+            min_df: 2,
             threads: 2,
         }
     }
@@ -149,20 +152,29 @@ struct Rows {
 }
 
 impl Rows {
-    fn new(examples: &[&Example]) -> Self {
-        let mut buckets: Vec<u32> = examples
+    /// Rows over the buckets that at least `min_df` examples use: a feature seen in
+    /// one ticket only can memorise it, never generalise.
+    fn new(examples: &[&Example], min_df: usize) -> Self {
+        let mut all: Vec<u32> = examples
             .iter()
             .flat_map(|e| e.features.iter().map(|f| f.0))
             .collect();
-        buckets.sort_unstable();
-        buckets.dedup();
+        all.sort_unstable();
+        let mut buckets = Vec::with_capacity(all.len() / 4);
+        for run in all.chunk_by(|a, b| a == b) {
+            if run.len() >= min_df {
+                buckets.push(run[0]);
+            }
+        }
         let mut starts = vec![0];
         let mut cols = Vec::new();
         let mut vals = Vec::new();
         for e in examples {
             for (b, v) in &e.features {
-                cols.push(buckets.binary_search(b).expect("collected") as u32);
-                vals.push(f64::from(*v));
+                if let Ok(c) = buckets.binary_search(b) {
+                    cols.push(c as u32);
+                    vals.push(f64::from(*v));
+                }
             }
             starts.push(cols.len());
         }
@@ -331,6 +343,7 @@ fn fit(
     head: Head,
     l2: f64,
     max_iters: u64,
+    min_df: usize,
 ) -> Result<Option<Fitted>, LearnError> {
     let labelled: Vec<&Example> = examples
         .iter()
@@ -344,7 +357,7 @@ fn fit(
         .iter()
         .map(|e| e.class(head).expect("filtered"))
         .collect();
-    let rows = Rows::new(&labelled);
+    let rows = Rows::new(&labelled, min_df);
     let k = head.outputs();
     let problem = Problem {
         rows: &rows,
@@ -461,7 +474,7 @@ pub fn learn(
             .map(|(e, _)| e)
             .collect();
         let l2 = config.l2[Head::ALL.iter().position(|h| *h == head).expect("a head")];
-        fit(&train, head, l2, config.max_iters)
+        fit(&train, head, l2, config.max_iters, config.min_df)
     });
     let mut out_of_fold = vec![[0f32; OUTPUTS]; examples.len()];
     let mut final_heads: Vec<(Head, Option<Fitted>)> = Vec::new();
@@ -569,6 +582,7 @@ fn assemble(
             seed: config.seed,
             folds: config.folds,
             l2: config.l2.map(|x| x as f32),
+            min_df: config.min_df as u32,
         },
     };
     Model::from_parts(header, &weights, known)

@@ -83,6 +83,9 @@ pub struct TrainingInfo {
     pub folds: u32,
     /// L2 penalty of each head: priority, team, churn, opportunity.
     pub l2: [f32; 4],
+    /// Features used by fewer tickets than this were left out.
+    #[serde(default)]
+    pub min_df: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
