@@ -28,8 +28,10 @@ before(async () => {
   const hostile =
     '#9999,"<img src=x onerror=window.__xss=3>","<script>window.__xss=1</script> Checkout down",' +
     '"Checkout is down for everyone </td></tr><script>window.__xss=2</script>",P0,email,2025-11-17 18:00,900';
+  // A ticket in words the engine has never seen: it must be flagged for review.
+  const unreadable = '#9998,Zorblax,Qwfp zxcv,"Vrabl snik tovarp glim, brundel fusk quorp yimble dazzit plonk?",P3,chat,2025-11-17 18:05,300';
   const input = join(work, 'tickets.csv');
-  writeFileSync(input, `${sample}\n${hostile}\n`);
+  writeFileSync(input, `${sample}\n${hostile}\n${unreadable}\n`);
   execFileSync(bin, ['run', '--input', input, '--out', join(work, 'out'), '--demo-mode', '--quiet'], {
     cwd: root,
     stdio: 'inherit',
@@ -74,12 +76,40 @@ test('shows the KPI tiles with the run numbers', async () => {
   );
   assert.deepEqual(
     tiles.map(([l]) => l),
-    ['Tickets', 'Auto-resolution rate', 'Guardian alerts', 'Opportunity signals', 'Avg processing time'],
+    ['Tickets', 'Auto-resolution rate', 'Guardian alerts', 'Opportunity signals', 'Needs review', 'Avg processing time'],
   );
-  assert.equal(tiles[0][1], '31');
+  assert.equal(tiles[0][1], '32');
   const metrics = JSON.parse(readFileSync(join(work, 'out', 'metrics_summary.json'), 'utf8'));
   assert.equal(tiles[2][1], String(metrics.guardian_alerts));
   assert.equal(tiles[3][1], String(metrics.opportunity_signals));
+  assert.equal(tiles[4][1], String(metrics.needs_review));
+});
+
+test('lists the decisions that need a person, possible fires first', async () => {
+  const metrics = JSON.parse(readFileSync(join(work, 'out', 'metrics_summary.json'), 'utf8'));
+  const cards = page.locator('#needs-review .review-card');
+  assert.ok(metrics.needs_review >= 1);
+  assert.equal(await cards.count(), metrics.needs_review);
+  assert.equal(await page.locator('#needs-review .review-card', { hasText: '#9998' }).count(), 1);
+  const fires = await page.$$eval('#needs-review .review-card', (els) => els.map((e) => e.classList.contains('fire')));
+  assert.deepEqual(fires, [...fires].sort((a, b) => Number(b) - Number(a)), 'possible fires come first');
+  await page.selectOption('#filter-flag', 'review');
+  const flagged = await page.$$eval('#tickets tbody tr:not([hidden])', (trs) => trs.map((tr) => tr.dataset.review));
+  assert.equal(flagged.length, metrics.needs_review);
+  assert.ok(flagged.every((f) => f === '1'));
+  await page.selectOption('#filter-flag', '');
+});
+
+test('draws the reliability of the confidence when labels are present', async () => {
+  const metrics = JSON.parse(readFileSync(join(work, 'out', 'metrics_summary.json'), 'utf8'));
+  const bins = metrics.agreement.reliability.filter((b) => b.tickets > 0).length;
+  assert.ok(bins >= 2);
+  assert.equal(await page.locator('#reliability svg rect.reliability-bar').count(), bins);
+  const heading = await page.textContent('#reliability h3');
+  assert.ok(heading.includes(metrics.agreement.expected_calibration_error.toFixed(3)), heading);
+  const box = await page.locator('#reliability svg').boundingBox();
+  assert.ok(box.width > 200 && box.height > 150, 'plot is visible');
+  assert.ok((await page.textContent('#fires')).includes('P0 recall'));
 });
 
 test('draws the priority mix against targets and the team split', async () => {
@@ -104,13 +134,13 @@ test('lists Opportunity signals and label agreement', async () => {
 
 test('sorts and filters the ticket table', async () => {
   const rows = page.locator('#tickets tbody tr');
-  assert.equal(await rows.count(), 31);
+  assert.equal(await rows.count(), 32);
   const riskHeader = page.locator('#tickets thead th', { hasText: 'Risk' });
   await riskHeader.click();
-  const ascending = await page.$$eval('#tickets tbody tr', (trs) => trs.map((tr) => parseInt(tr.cells[8].dataset.sort, 10)));
+  const ascending = await page.$$eval('#tickets tbody tr', (trs) => trs.map((tr) => parseInt(tr.cells[9].dataset.sort, 10)));
   assert.deepEqual(ascending, [...ascending].sort((a, b) => a - b));
   await riskHeader.click();
-  const descending = await page.$$eval('#tickets tbody tr', (trs) => trs.map((tr) => parseInt(tr.cells[8].dataset.sort, 10)));
+  const descending = await page.$$eval('#tickets tbody tr', (trs) => trs.map((tr) => parseInt(tr.cells[9].dataset.sort, 10)));
   assert.deepEqual(descending, [...ascending].reverse());
 
   await page.selectOption('#filter-priority', 'P0');
@@ -121,10 +151,10 @@ test('sorts and filters the ticket table', async () => {
 
   await page.fill('#filter-text', 'Nordlicht');
   const visible = await page.$$eval('#tickets tbody tr:not([hidden])', (trs) => trs.map((tr) => tr.textContent));
-  assert.ok(visible.length >= 1 && visible.length < 31);
+  assert.ok(visible.length >= 1 && visible.length < 32);
   assert.ok(visible.every((t) => t.includes('Nordlicht')));
   await page.fill('#filter-text', '');
-  assert.equal(await page.locator('#tickets tbody tr:not([hidden])').count(), 31);
+  assert.equal(await page.locator('#tickets tbody tr:not([hidden])').count(), 32);
 });
 
 test('shows ticket text as text and never runs it', async () => {
