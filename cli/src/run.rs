@@ -112,10 +112,26 @@ async fn drive(
             }
             Item::Row(row) => {
                 let started = Instant::now();
-                let processed = pipeline
-                    .triage(&row.ticket, "run")
-                    .await
-                    .with_context(|| format!("line {}: ticket {}", row.line, row.ticket.id))?;
+                let processed = match pipeline.triage(&row.ticket, "run").await {
+                    Ok(p) => p,
+                    Err(e) => {
+                        // One ticket a service refuses (a Zendesk 404, a bad token)
+                        // is reported; the run goes on with the others.
+                        let issue = InputIssue {
+                            line: row.line,
+                            ticket_id: Some(row.ticket.id.to_string()),
+                            severity: Severity::Failed,
+                            message: e.to_string(),
+                        };
+                        let line = format!("{}: {issue}", input.display());
+                        match &progress {
+                            Some(bar) => bar.println(line),
+                            None => eprintln!("{line}"),
+                        }
+                        issues.push(issue);
+                        continue;
+                    }
+                };
                 each(&row, processed, started.elapsed())?;
                 rows += 1;
                 if let Some(bar) = &progress
@@ -355,12 +371,13 @@ fn print_summary(
     let n = m.tickets.max(1) as f64;
     let share = |c: u64| c as f64 * 100.0 / n;
     println!(
-        "Triaged {} tickets from {} in {:.0} ms ({} rows skipped, {} warnings){}",
+        "Triaged {} tickets from {} in {:.0} ms ({} rows skipped, {} warnings, {} not triaged){}",
         m.tickets,
         m.source,
         elapsed.as_secs_f64() * 1000.0,
         m.input_rejected,
         m.input_warnings,
+        m.not_triaged,
         if demo {
             " [demo mode: Zendesk calls and alerts recorded, not sent]"
         } else {

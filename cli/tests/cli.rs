@@ -301,12 +301,16 @@ fn bad_rows_are_reported_with_their_line_and_the_rest_still_runs() {
 #[test]
 fn a_missing_or_unusable_file_fails_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
-    let o = run_on(&dir.path().join("nope.csv"), &dir.path().join("out"));
+    let nope = dir.path().join("nope.csv");
+    let o = run_on(&nope, &dir.path().join("out"));
     assert!(!o.status.success());
-    assert!(
-        text(&o.stderr).contains("cannot open"),
-        "{}",
-        text(&o.stderr)
+    assert_eq!(
+        text(&o.stderr).trim(),
+        format!(
+            "error: cannot open {}: No such file or directory (os error 2)",
+            nope.display()
+        ),
+        "one sentence, the cause once"
     );
 
     let only_bad = write_bytes(
@@ -501,4 +505,38 @@ fn a_teams_own_phrases_change_a_decision_and_a_bad_one_is_named() {
         err.contains("ours.toml:4: phrase \"fluxomat ~\": a pattern cannot end with a gap"),
         "{err}"
     );
+}
+
+#[test]
+fn line_numbers_are_the_editors_and_duplicates_channels_and_times_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = write_bytes(
+        dir.path(),
+        "t.csv",
+        b"ticket_id,subject,description,channel,timestamp\n\
+          A1,Sync,\"Two lines\nin one field\",email,2025-11-14 09:23\n\
+          A2,Export,Export is slow,fax,last tuesday\n\
+          A1,Sync again,The same id,email,2025-11-14T10:00:00Z\n\
+          A3,Login,Cannot log in,web_form,2025-11-14\n",
+    );
+    let out = dir.path().join("out");
+    let o = run_on(&csv, &out);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    // The header is line 1; A1 spans lines 2-3, so A2 starts on line 4.
+    assert!(err.contains("line 4: warning: ticket A2: channel \"fax\""), "{err}");
+    assert!(err.contains("line 4: warning: ticket A2: timestamp \"last tuesday\""), "{err}");
+    assert!(
+        err.contains("line 5: row skipped: ticket A1: ticket id A1 was read at line 2 already; the first copy is used"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 3, "nothing else is reported: {err}");
+    let results = read_json(&out.join("triage_results.json"));
+    let ids: Vec<&str> = results
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["ticket_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["A1", "A2", "A3"]);
 }

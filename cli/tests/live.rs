@@ -210,3 +210,60 @@ async fn a_live_run_sends_the_documented_requests_to_each_provider() {
     let html = std::fs::read_to_string(out.join("triage_report.html")).unwrap();
     assert!(html.contains("id=\"llm\""));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ticket_zendesk_does_not_know_is_reported_and_the_run_goes_on() {
+    let zendesk = MockServer::start().await;
+    // Ticket 2002 was deleted in Zendesk: 404 on every call.
+    Mock::given(path_regex(r"^/api/v2/tickets/2002"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"error": "RecordNotFound"})))
+        .mount(&zendesk)
+        .await;
+    Mock::given(method("GET"))
+        .and(path_regex(r"^/api/v2/tickets/\d+\.json$"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"ticket": {"updated_at": "2025-11-14T09:00:00Z"}})),
+        )
+        .mount(&zendesk)
+        .await;
+    Mock::given(method("PUT"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .mount(&zendesk)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("tickets.csv");
+    std::fs::write(&input, TICKETS).unwrap();
+    let out = dir.path().join("out");
+    let z = zendesk.uri();
+    let (input_arg, out_arg) = (input.clone(), out.clone());
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_triage"))
+            .args(["run", "--input", input_arg.to_str().unwrap(), "--out", out_arg.to_str().unwrap()])
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+            .env("ZENDESK_BASE_URL", &z)
+            .env("ZENDESK_EMAIL", "agent@acme.test")
+            .env("ZENDESK_API_TOKEN", "tok123")
+            .env_remove("ANTHROPIC_API_KEY")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("line 3: not triaged: ticket #2002: zendesk: ") && stderr.contains("404"),
+        "{stderr}"
+    );
+    let results = json_of(&out.join("triage_results.json"));
+    let ids: Vec<&str> = results
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["ticket_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["#2001", "#2003", "#2004"], "the others were triaged");
+    let metrics = json_of(&out.join("metrics_summary.json"));
+    assert_eq!(metrics["not_triaged"], 1);
+}

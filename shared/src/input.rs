@@ -47,6 +47,9 @@ pub enum Severity {
     Warning,
     /// The row could not be used.
     Rejected,
+    /// The row was read but its ticket could not be triaged (a service refused it);
+    /// the run went on with the others.
+    Failed,
 }
 
 /// A problem with one row.
@@ -63,6 +66,7 @@ impl std::fmt::Display for InputIssue {
         let what = match self.severity {
             Severity::Warning => "warning",
             Severity::Rejected => "row skipped",
+            Severity::Failed => "not triaged",
         };
         write!(f, "line {}: {what}: ", self.line)?;
         if let Some(id) = &self.ticket_id {
@@ -72,15 +76,31 @@ impl std::fmt::Display for InputIssue {
     }
 }
 
+/// The channels Zendesk's `via` gives and the CSV format names.
+const KNOWN_CHANNELS: &[&str] = &[
+    "email", "chat", "web_form", "web", "api", "phone", "voice", "sms", "messaging", "mobile",
+];
+
+/// Whether a timestamp reads as one (`2025-11-14 09:23[:45]`, `2025-11-14`, RFC 3339).
+fn readable_time(t: &str) -> bool {
+    use time::format_description::well_known::Rfc3339;
+    use time::macros::format_description;
+    let t = t.trim();
+    time::OffsetDateTime::parse(t, &Rfc3339).is_ok()
+        || time::PrimitiveDateTime::parse(t, format_description!("[year]-[month]-[day] [hour]:[minute]")).is_ok()
+        || time::PrimitiveDateTime::parse(
+            t,
+            format_description!("[year]-[month]-[day] [hour]:[minute]:[second]"),
+        )
+        .is_ok()
+        || time::Date::parse(t, format_description!("[year]-[month]-[day]")).is_ok()
+}
+
 /// Problems that make the whole file unusable.
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
-    #[error("cannot open {path}: {source}")]
-    Open {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("cannot open {path}: {reason}")]
+    Open { path: String, reason: std::io::Error },
     #[error("cannot read the header line: {0}")]
     Header(String),
     #[error("the header has no `{0}` column (found: {1})")]
@@ -112,15 +132,17 @@ pub struct TicketReader<R: Read> {
     width: usize,
     max_description_chars: usize,
     record: csv::ByteRecord,
+    /// Ticket ids read so far, with their line.
+    seen: std::collections::HashMap<TicketId, u64>,
     done: bool,
     pending: std::collections::VecDeque<Item>,
 }
 
 impl TicketReader<std::fs::File> {
     pub fn open(path: &std::path::Path, max_description_chars: usize) -> Result<Self, InputError> {
-        let file = std::fs::File::open(path).map_err(|source| InputError::Open {
+        let file = std::fs::File::open(path).map_err(|reason| InputError::Open {
             path: path.display().to_string(),
-            source,
+            reason,
         })?;
         Self::new(file, max_description_chars)
     }
@@ -174,6 +196,7 @@ impl<R: Read> TicketReader<R> {
             width: names.len(),
             max_description_chars,
             record: csv::ByteRecord::new(),
+            seen: std::collections::HashMap::new(),
             done: false,
             pending: std::collections::VecDeque::new(),
         })
@@ -221,6 +244,11 @@ impl<R: Read> TicketReader<R> {
             )));
         }
         let id = TicketId::parse(&raw_id).map_err(|e| reject(e.to_string()))?;
+        if let Some(first) = self.seen.get(&id) {
+            return Err(reject(format!(
+                "ticket id {id} was read at line {first} already; the first copy is used and this one skipped"
+            )));
+        }
         let subject = field(self.columns.subject, "subject", &mut warnings);
         let mut description = field(self.columns.description, "description", &mut warnings);
         if description.is_empty() && subject.is_empty() {
@@ -260,13 +288,26 @@ impl<R: Read> TicketReader<R> {
             }
         };
         let opt = |s: String| (!s.is_empty()).then_some(s);
+        let channel = field(self.columns.channel, "channel", &mut warnings);
+        if !channel.is_empty() && !KNOWN_CHANNELS.contains(&channel.to_ascii_lowercase().as_str()) {
+            warnings.push(format!(
+                "channel {channel:?} is not one of {}; kept as given",
+                KNOWN_CHANNELS.join(", ")
+            ));
+        }
+        let mut created_at = opt(field(self.columns.timestamp, "timestamp", &mut warnings));
+        if let Some(t) = created_at.take_if(|t| !readable_time(t)) {
+            warnings.push(format!(
+                "timestamp {t:?} is not a date and time (2025-11-14 09:23, or RFC 3339); the ticket has no creation time"
+            ));
+        }
         let ticket = Ticket {
             id,
             customer_name: field(self.columns.customer_name, "customer_name", &mut warnings),
             subject,
             description,
-            channel: field(self.columns.channel, "channel", &mut warnings),
-            created_at: opt(field(self.columns.timestamp, "timestamp", &mut warnings)),
+            channel,
+            created_at,
             mrr,
             organization_id: opt(field(
                 self.columns.organization_id,
@@ -333,6 +374,7 @@ impl<R: Read> TicketReader<R> {
                 message: w,
             }));
         }
+        self.seen.insert(ticket.id.clone(), line);
         Ok(InputRow {
             line,
             ticket,

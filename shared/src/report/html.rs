@@ -356,7 +356,7 @@ pub fn render(report: &Report) -> String {
                     }
                     @if !m.input_issues.is_empty() {
                         section id="input-issues" {
-                            h2 { "Input problems (" (m.input_rejected) " rows skipped, " (m.input_warnings) " warnings)" }
+                            h2 { "Input problems (" (m.input_rejected) " rows skipped, " (m.input_warnings) " warnings, " (m.not_triaged) " not triaged)" }
                             ul class="small" { @for i in &m.input_issues { li { (i.to_string()) } } }
                         }
                     }

@@ -152,6 +152,9 @@ pub struct Metrics {
     pub tickets: u64,
     pub input_rejected: u64,
     pub input_warnings: u64,
+    /// Tickets read but not triaged because a service refused them (listed in
+    /// `input_issues` with the reason).
+    pub not_triaged: u64,
     pub priority: BTreeMap<Priority, u64>,
     pub calibration: BTreeMap<Priority, CalibrationCheck>,
     pub teams: BTreeMap<Team, u64>,
@@ -477,16 +480,14 @@ impl ReportBuilder {
             p95_us: at(0.95),
             max_us: sorted.last().map_or(0, |&v| u64::from(v)),
         };
-        let rejected = issues
-            .iter()
-            .filter(|i| i.severity == Severity::Rejected)
-            .count() as u64;
+        let count = |s: Severity| issues.iter().filter(|i| i.severity == s).count() as u64;
         let metrics = Metrics {
             generated_at,
             source,
             tickets: self.tickets,
-            input_rejected: rejected,
-            input_warnings: issues.len() as u64 - rejected,
+            input_rejected: count(Severity::Rejected),
+            input_warnings: count(Severity::Warning),
+            not_triaged: count(Severity::Failed),
             priority: self.priority.clone(),
             calibration,
             teams: self.teams.clone(),
