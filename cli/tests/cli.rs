@@ -524,8 +524,14 @@ fn line_numbers_are_the_editors_and_duplicates_channels_and_times_are_named() {
     assert!(o.status.success(), "{}", text(&o.stderr));
     let err = text(&o.stderr);
     // The header is line 1; A1 spans lines 2-3, so A2 starts on line 4.
-    assert!(err.contains("line 4: warning: ticket A2: channel \"fax\""), "{err}");
-    assert!(err.contains("line 4: warning: ticket A2: timestamp \"last tuesday\""), "{err}");
+    assert!(
+        err.contains("line 4: warning: ticket A2: channel \"fax\""),
+        "{err}"
+    );
+    assert!(
+        err.contains("line 4: warning: ticket A2: timestamp \"last tuesday\""),
+        "{err}"
+    );
     assert!(
         err.contains("line 5: row skipped: ticket A1: ticket id A1 was read at line 2 already; the first copy is used"),
         "{err}"

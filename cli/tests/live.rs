@@ -239,7 +239,13 @@ async fn a_ticket_zendesk_does_not_know_is_reported_and_the_run_goes_on() {
     let (input_arg, out_arg) = (input.clone(), out.clone());
     let output = tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_triage"))
-            .args(["run", "--input", input_arg.to_str().unwrap(), "--out", out_arg.to_str().unwrap()])
+            .args([
+                "run",
+                "--input",
+                input_arg.to_str().unwrap(),
+                "--out",
+                out_arg.to_str().unwrap(),
+            ])
             .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
             .env("ZENDESK_BASE_URL", &z)
             .env("ZENDESK_EMAIL", "agent@acme.test")

@@ -78,7 +78,16 @@ impl std::fmt::Display for InputIssue {
 
 /// The channels Zendesk's `via` gives and the CSV format names.
 const KNOWN_CHANNELS: &[&str] = &[
-    "email", "chat", "web_form", "web", "api", "phone", "voice", "sms", "messaging", "mobile",
+    "email",
+    "chat",
+    "web_form",
+    "web",
+    "api",
+    "phone",
+    "voice",
+    "sms",
+    "messaging",
+    "mobile",
 ];
 
 /// Whether a timestamp reads as one (`2025-11-14 09:23[:45]`, `2025-11-14`, RFC 3339).
@@ -87,7 +96,11 @@ fn readable_time(t: &str) -> bool {
     use time::macros::format_description;
     let t = t.trim();
     time::OffsetDateTime::parse(t, &Rfc3339).is_ok()
-        || time::PrimitiveDateTime::parse(t, format_description!("[year]-[month]-[day] [hour]:[minute]")).is_ok()
+        || time::PrimitiveDateTime::parse(
+            t,
+            format_description!("[year]-[month]-[day] [hour]:[minute]"),
+        )
+        .is_ok()
         || time::PrimitiveDateTime::parse(
             t,
             format_description!("[year]-[month]-[day] [hour]:[minute]:[second]"),
@@ -100,7 +113,10 @@ fn readable_time(t: &str) -> bool {
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
     #[error("cannot open {path}: {reason}")]
-    Open { path: String, reason: std::io::Error },
+    Open {
+        path: String,
+        reason: std::io::Error,
+    },
     #[error("cannot read the header line: {0}")]
     Header(String),
     #[error("the header has no `{0}` column (found: {1})")]
@@ -134,6 +150,8 @@ pub struct TicketReader<R: Read> {
     record: csv::ByteRecord,
     /// Ticket ids read so far, with their line.
     seen: std::collections::HashMap<TicketId, u64>,
+    /// The line of the last record (the header is line 1).
+    last_line: u64,
     done: bool,
     pending: std::collections::VecDeque<Item>,
 }
@@ -197,6 +215,7 @@ impl<R: Read> TicketReader<R> {
             max_description_chars,
             record: csv::ByteRecord::new(),
             seen: std::collections::HashMap::new(),
+            last_line: 1,
             done: false,
             pending: std::collections::VecDeque::new(),
         })
@@ -408,7 +427,14 @@ impl<R: Read> Iterator for TicketReader<R> {
                     return None;
                 }
                 Ok(true) => {
-                    let line = self.record.position().map_or(0, |p| p.line());
+                    // The reader counts `\n`; a file with bare `\r` line ends would
+                    // give a record the header's line. Lines only go forward.
+                    let line = self
+                        .record
+                        .position()
+                        .map_or(0, |p| p.line())
+                        .max(self.last_line + 1);
+                    self.last_line = line;
                     if self
                         .record
                         .iter()

@@ -85,10 +85,10 @@ impl PipelineSettings {
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PipelineError {
-    /// Another delivery of the same ticket is being handled: try again later (never
-    /// poison: the ticket is being taken care of).
+    /// Another delivery of the same ticket is being handled: try again after
+    /// `retry_after` (never poison: the ticket is being taken care of).
     #[error("another delivery of this ticket is in progress")]
-    Busy,
+    Busy { retry_after: std::time::Duration },
     #[error("ticket store: {0}")]
     Store(PortError),
     #[error("zendesk: {0}")]
@@ -101,7 +101,7 @@ impl PipelineError {
     /// The port's failure behind this error (`None` for [`PipelineError::Busy`]).
     pub fn port(&self) -> Option<&PortError> {
         match self {
-            PipelineError::Busy => None,
+            PipelineError::Busy { .. } => None,
             PipelineError::Store(e) | PipelineError::Zendesk(e) | PipelineError::Alerts(e) => {
                 Some(e)
             }
@@ -157,24 +157,45 @@ impl Pipeline<'_> {
         ticket: &Ticket,
         delivery: &str,
     ) -> Result<Processed, PipelineError> {
-        let store = |e| PipelineError::Store(e);
         let lease = self.engine.policy.limits.claim_lease_secs;
         match self
             .store
             .claim(&ticket.id, delivery, lease)
             .await
-            .map_err(store)?
+            .map_err(PipelineError::Store)?
         {
             TicketClaim::Claimed => {}
-            TicketClaim::Busy => return Err(PipelineError::Busy),
+            TicketClaim::Busy { until } => {
+                let now = time::OffsetDateTime::now_utc().unix_timestamp();
+                return Err(PipelineError::Busy {
+                    retry_after: std::time::Duration::from_secs((until - now).clamp(1, 900) as u64),
+                });
+            }
             TicketClaim::Done => {
-                let stored = self.store.decision(&ticket.id).await.map_err(store)?;
-                return match stored {
-                    Some(s) => Ok(Processed::already_done(s.decision)),
-                    None => Err(PipelineError::Busy),
-                };
+                if let Some(s) = self
+                    .store
+                    .decision(&ticket.id)
+                    .await
+                    .map_err(PipelineError::Store)?
+                {
+                    return Ok(Processed::already_done(s.decision));
+                }
             }
         }
+        let result = self.claimed(ticket).await;
+        if result.is_err() {
+            // Best effort: a duplicate need not wait for the lease; if this fails,
+            // the lease still ends.
+            if let Err(e) = self.store.release_claim(&ticket.id, delivery).await {
+                tracing::warn!(ticket_id = %ticket.id, error = %e, "cannot release the claim");
+            }
+        }
+        result
+    }
+
+    /// The work done under the claim.
+    async fn claimed(&self, ticket: &Ticket) -> Result<Processed, PipelineError> {
+        let store = |e| PipelineError::Store(e);
         let mut llm = None;
         let mut noted = false;
         let (decision, replayed) = match self.store.decision(&ticket.id).await.map_err(store)? {

@@ -290,6 +290,9 @@ pub struct ModelPolicy {
     /// Confidence is multiplied by this when the language is none the model was
     /// trained on.
     pub unknown_language_factor: f64,
+    /// ...and by this when the phrase rules recognised nothing in the ticket (no
+    /// signal of priority or team): the model then reads word statistics alone.
+    pub no_signal_factor: f64,
     /// Languages the model was trained on.
     pub languages: Vec<String>,
 }
@@ -523,6 +526,7 @@ impl Policy {
         unit("model.full_coverage", m.full_coverage)?;
         positive("model.full_coverage", m.full_coverage)?;
         unit("model.unknown_language_factor", m.unknown_language_factor)?;
+        unit("model.no_signal_factor", m.no_signal_factor)?;
         Ok(())
     }
 

@@ -70,8 +70,9 @@ pub enum TicketClaim {
     Claimed,
     /// An earlier delivery finished the ticket: nothing to do.
     Done,
-    /// Another delivery holds a live lease (a duplicate in flight): try again later.
-    Busy,
+    /// Another delivery holds a live lease (a duplicate in flight): try again when
+    /// it ends, `until` (epoch seconds).
+    Busy { until: i64 },
 }
 
 /// How a webhook delivery was recorded.
@@ -146,6 +147,9 @@ pub trait TicketStore: Send + Sync {
         owner: &str,
         lease_secs: u64,
     ) -> Result<TicketClaim, PortError>;
+    /// Gives up `owner`'s claim after a failure, so that a duplicate delivery need not
+    /// wait for the lease to end. A claim someone else holds is left alone.
+    async fn release_claim(&self, id: &TicketId, owner: &str) -> Result<(), PortError>;
     /// Notes that Zendesk was updated with the stored decision.
     async fn mark_noted(&self, id: &TicketId) -> Result<(), PortError>;
     /// Marks the ticket's side effects as done.

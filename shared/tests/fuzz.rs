@@ -119,7 +119,8 @@ fn sqs_and_api_gateway_events_and_their_messages_never_panic() {
         .unwrap();
 }
 
-const CSV: &[u8] = b"ticket_id,customer_name,subject,description,actual_priority,channel,timestamp,mrr\n\
+const CSV: &[u8] =
+    b"ticket_id,customer_name,subject,description,actual_priority,channel,timestamp,mrr\n\
 #1,Acme,Down,\"Checkout, \"\"payments\"\" and\nall\",P0,email,2025-11-14 09:23,\"4,200\"\n\
 #2,B\xc3\xa9ta,Q,How do I export?,P3,chat,,\n";
 

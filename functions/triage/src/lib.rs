@@ -97,9 +97,12 @@ pub async fn process(deps: &Deps<'_>, record: &SqsMessage) -> Result<(), Failure
         Err(PipelineError::Zendesk(e @ PortError::Rejected { .. })) => {
             Err(Failure::Poison(format!("Zendesk refused the update: {e}")))
         }
-        Err(PipelineError::Busy) => Err(Failure::Retry(
-            "a duplicate delivery of this ticket is in progress; retried after it".into(),
-        )),
+        // A duplicate in flight: hand the message back for when its claim ends, as a
+        // new message (a wait must not use up the receives before the DLQ).
+        Err(PipelineError::Busy { retry_after }) => Err(Failure::Throttled {
+            reason: "a duplicate delivery of this ticket is in progress".into(),
+            after: Some(retry_after),
+        }),
         Err(e) => Err(e
             .port()
             .cloned()

@@ -29,15 +29,26 @@ pub struct Guardrails {
     pub critical_signal: bool,
 }
 
-/// The share of confidence kept for the text's coverage and the language.
-pub fn familiarity(prediction: &Prediction, language: &str, policy: &ModelPolicy) -> f64 {
+/// The share of confidence kept for the text's coverage, the language, and whether
+/// the phrase rules recognised anything (`recognised`).
+pub fn familiarity(
+    prediction: &Prediction,
+    language: &str,
+    recognised: bool,
+    policy: &ModelPolicy,
+) -> f64 {
     let coverage = (prediction.coverage / policy.full_coverage).min(1.0);
     let language = if policy.languages.iter().any(|l| l == language) {
         1.0
     } else {
         policy.unknown_language_factor
     };
-    coverage * language
+    let signals = if recognised {
+        1.0
+    } else {
+        policy.no_signal_factor
+    };
+    coverage * language * signals
 }
 
 /// The priority with the lowest expected cost, then raised by the guardrails.

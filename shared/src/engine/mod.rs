@@ -366,7 +366,10 @@ impl Engine {
                     )
                 }
                 Some((model, p)) => {
-                    let familiar = combine::familiarity(p, a.language.code, &policy.model);
+                    let recognised = a.found.in_family(Family::Priority).next().is_some()
+                        || a.found.in_family(Family::Team).next().is_some();
+                    let familiar =
+                        combine::familiarity(p, a.language.code, recognised, &policy.model);
                     let guardrails = combine::Guardrails {
                         rules_p0: a.rules_priority.priority == Priority::P0,
                         critical_signal: a.critical,
@@ -407,11 +410,15 @@ impl Engine {
                     }
                     if familiar < 1.0 {
                         review.push(format!(
-                            "model knows {:.0}% of the words ({})",
+                            "model knows {:.0}% of the words ({}){}",
                             p.coverage * 100.0,
-                            a.language.code
+                            a.language.code,
+                            if recognised {
+                                ""
+                            } else {
+                                "; no phrase recognised"
+                            }
                         ));
-                        review.dedup();
                     }
                     (
                         choice.priority,

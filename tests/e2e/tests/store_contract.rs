@@ -119,11 +119,41 @@ async fn a_claim_keeps_other_deliveries_out_until_done_or_expired() {
             TicketClaim::Claimed,
             "{name}"
         );
-        assert_eq!(
-            store.claim(&t.id, "msg-b", 60).await.unwrap(),
-            TicketClaim::Busy,
-            "{name}: a duplicate waits"
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        match store.claim(&t.id, "msg-b", 60).await.unwrap() {
+            TicketClaim::Busy { until } => assert!(
+                (now + 55..=now + 62).contains(&until),
+                "{name}: a duplicate waits for the lease ({until} vs {now})"
+            ),
+            other => panic!("{name}: a duplicate must wait, got {other:?}"),
+        }
+        // A holder that failed gives the claim up; a stranger's release changes nothing.
+        store.release_claim(&t.id, "msg-b").await.unwrap();
+        assert!(
+            matches!(
+                store.claim(&t.id, "msg-c", 60).await.unwrap(),
+                TicketClaim::Busy { .. }
+            ),
+            "{name}"
         );
+        store.release_claim(&t.id, "msg-a").await.unwrap();
+        assert_eq!(
+            store.claim(&t.id, "msg-c", 60).await.unwrap(),
+            TicketClaim::Claimed,
+            "{name}"
+        );
+        assert!(
+            matches!(
+                store.claim(&t.id, "msg-a", 60).await.unwrap(),
+                TicketClaim::Busy { .. }
+            ),
+            "{name}"
+        );
+        store.release_claim(&t.id, "msg-c").await.unwrap();
+        store.claim(&t.id, "msg-a", 60).await.unwrap();
         assert_eq!(
             store.claim(&t.id, "msg-a", 60).await.unwrap(),
             TicketClaim::Claimed,

@@ -452,8 +452,36 @@ impl TicketStore for DynamoTicketStore {
                 Ok(if get_bool(&item, "completed") {
                     TicketClaim::Done
                 } else {
-                    TicketClaim::Busy
+                    TicketClaim::Busy {
+                        until: get_n(&item, "claim_until").unwrap_or(at + lease_secs as i64),
+                    }
                 })
+            }
+            Err(err) => Err(port_error("dynamodb", err)),
+        }
+    }
+
+    async fn release_claim(&self, id: &TicketId, owner: &str) -> Result<(), PortError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(schema::PK, s(ticket_pk(id)))
+            .key(schema::SK, s("META"))
+            .update_expression("REMOVE claim_owner, claim_until")
+            .condition_expression("claim_owner = :o")
+            .expression_attribute_values(":o", s(owner))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Someone else's claim by now: not ours to release.
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
             }
             Err(err) => Err(port_error("dynamodb", err)),
         }

@@ -215,7 +215,9 @@ impl TicketStore for MemoryTicketStore {
         }
         let now = now_secs();
         match state.claims.get(id) {
-            Some((holder, until)) if holder != owner && *until > now => Ok(TicketClaim::Busy),
+            Some((holder, until)) if holder != owner && *until > now => {
+                Ok(TicketClaim::Busy { until: *until })
+            }
             _ => {
                 state
                     .claims
@@ -223,6 +225,18 @@ impl TicketStore for MemoryTicketStore {
                 Ok(TicketClaim::Claimed)
             }
         }
+    }
+
+    async fn release_claim(&self, id: &TicketId, owner: &str) -> Result<(), PortError> {
+        let mut state = self.lock();
+        if state
+            .claims
+            .get(id)
+            .is_some_and(|(holder, _)| holder == owner)
+        {
+            state.claims.remove(id);
+        }
+        Ok(())
     }
 
     async fn mark_noted(&self, id: &TicketId) -> Result<(), PortError> {
