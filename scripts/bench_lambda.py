@@ -37,6 +37,7 @@ import uuid
 import boto3
 
 from emulator import create_stack, free_port, start_moto
+from fakes import RuntimeApi  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv" / "bin"
@@ -129,58 +130,6 @@ def proxy_server(upstream, counter):
     server = QuietServer(("127.0.0.1", free_port()), Proxy)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}"
-
-
-class RuntimeApi:
-    """The Lambda runtime API: hands out one event at a time and times each answer."""
-
-    def __init__(self):
-        self.events = queue.Queue()
-        self.answers = queue.Queue()
-        self.first_poll = None
-        self.sent_at = {}
-        api = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                if api.first_poll is None:
-                    api.first_poll = time.perf_counter()
-                event = api.events.get()
-                request_id = str(uuid.uuid4())
-                body = json.dumps(event).encode()
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("lambda-runtime-aws-request-id", request_id)
-                self.send_header("lambda-runtime-deadline-ms", str(int(time.time() * 1000) + 900_000))
-                self.send_header("lambda-runtime-invoked-function-arn",
-                                 "arn:aws:lambda:us-east-1:123456789012:function:bench")
-                self.send_header("lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                api.sent_at[request_id] = time.perf_counter()
-                self.wfile.write(body)
-
-            def do_POST(self):
-                length = int(self.headers.get("content-length") or 0)
-                body = self.rfile.read(length) if length else b""
-                parts = self.path.split("/")
-                if "init" in parts:
-                    api.answers.put(("init error", 0.0, body))
-                else:
-                    request_id, kind = parts[-2], parts[-1]
-                    api.answers.put((kind, time.perf_counter() - api.sent_at.pop(request_id), body))
-                self.send_response(202)
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-        self.server = QuietServer(("127.0.0.1", free_port()), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.address = f"127.0.0.1:{self.server.server_address[1]}"
 
 
 def cpu_seconds(pid):

@@ -39,7 +39,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv" / "bin"
 sys.path.insert(0, str(ROOT / "scripts"))
 import local_stack  # noqa: E402
-from fakes import Fakes, FaultProxy  # noqa: E402
+from fakes import Fakes, FaultProxy, RuntimeApi  # noqa: E402
 
 
 def post(url, data, timeout=300):
@@ -79,16 +79,14 @@ def main():
             k, v = line[len("export "):].split("=", 1)
             env[k] = json.loads(v)
 
-    crash = {"left": 0, "pids": []}
+    crash = {"process": None, "killed": 0}
 
     def on_note(number):
         # The note is on the ticket; the function dies before it learns so.
-        if crash["left"] > 0:
-            crash["left"] -= 1
-            out = subprocess.run(["pgrep", "-f", "target/debug/triage-function"], capture_output=True, text=True)
-            for pid in out.stdout.split():
-                os.kill(int(pid), signal.SIGKILL)
-                crash["pids"].append(pid)
+        p = crash["process"]
+        if p is not None and p.poll() is None:
+            os.kill(p.pid, signal.SIGKILL)
+            crash["killed"] += 1
 
     fakes = Fakes(on_note=on_note)
     fake_port = fakes.serve().server_address[1]
@@ -206,22 +204,42 @@ def run(args, work, env, watch_port, fakes, proxies, crash, log):
         print(f"  {name:<9} {p.requests:>6} requests, faults {dict(p.faults)}, {p.delay_added:.0f} s of delay added")
     print(f"  functions: {figures['functions']}")
 
-    # The crash: killed between Zendesk's note and the product's record of it.
-    crash["left"] = args.crashes
-    with concurrent.futures.ThreadPoolExecutor(4) as pool:
-        list(pool.map(lambda f: deliver(invoke, f), crash_files))
+    # The crash: the triage function, run as Lambda runs it (its runtime API here),
+    # is killed right after Zendesk accepted a note, before the function recorded it.
     for p in proxies.values():
         p.rate = 0.0
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda f: deliver(invoke, f), crash_files))
+    messages = []
+    while len(messages) < len(crash_files):
+        got = sqs.receive_message(QueueUrl=res["TriageQueue"], MaxNumberOfMessages=10, VisibilityTimeout=3,
+                                  AttributeNames=["All"]).get("Messages", [])
+        if not got:
+            break
+        messages += got
+    arn = sqs.get_queue_attributes(QueueUrl=res["TriageQueue"], AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    api = RuntimeApi()
+    function_env = dict(env, AWS_LAMBDA_RUNTIME_API=api.address, AWS_LAMBDA_FUNCTION_NAME="triage-function",
+                        AWS_LAMBDA_FUNCTION_VERSION="$LATEST", AWS_LAMBDA_FUNCTION_MEMORY_SIZE="512")
+    crash["process"] = subprocess.Popen([str(ROOT / "target" / "debug" / "triage-function")], env=function_env,
+                                        stdout=(work / "crash.log").open("w"), stderr=subprocess.STDOUT)
+    api.events.put(local_stack.sqs_event(messages, arn))
+    crash["process"].wait(timeout=120)
+    crash["process"] = None
+    noted_before = sum(fakes.notes[f.stem.split("-")[1]] for f in crash_files)
+    # The batch was never answered: SQS hands its records out again, to a new instance.
+    time.sleep(3.5)
     pump(env, watch_port)
     crash_numbers = [f.stem.split("-")[1] for f in crash_files]
     _, crash_completed = outcome(crash_numbers)
     crash_twice = [n for n in crash_numbers if fakes.notes[n] > 1]
-    print(f"crash run: {len(crash['pids'])} function processes killed after a note; "
-          f"{len(crash_completed)}/{len(crash_numbers)} tickets finished on redelivery, "
-          f"{len(crash_twice)} noted twice, {fakes.refused_duplicate_notes} second notes refused in all")
+    print(f"crash run: the triage function killed {crash['killed']} time(s) right after Zendesk took a note "
+          f"({noted_before} of {len(crash_numbers)} tickets noted before the crash); on redelivery "
+          f"{len(crash_completed)}/{len(crash_numbers)} tickets finished, {len(crash_twice)} noted twice, "
+          f"{fakes.refused_duplicate_notes} second notes attempted in all")
 
     failed = lost or twice_noted or email_twice or slack_twice or crash_twice or undelivered \
-        or len(crash_completed) != len(crash_numbers) or not crash["pids"]
+        or len(crash_completed) != len(crash_numbers) or not crash["killed"]
     if failed:
         print(f"FAILED: lost {lost[:10]}, twice {twice_noted[:10]}, crash twice {crash_twice}; see {log}")
         sys.exit(1)

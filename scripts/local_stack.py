@@ -416,7 +416,9 @@ def event_sources(template):
 def sqs_event(messages, arn):
     return {"Records": [{
         "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-        "attributes": m.get("Attributes", {}), "messageAttributes": {},
+        "attributes": m.get("Attributes", {}),
+        "messageAttributes": {k: {"stringValue": v.get("StringValue"), "dataType": v.get("DataType")}
+                              for k, v in m.get("MessageAttributes", {}).items()},
         "md5OfBody": m["MD5OfBody"], "eventSource": "aws:sqs", "eventSourceARN": arn,
         "awsRegion": REGION} for m in messages]}
 
@@ -435,8 +437,8 @@ def pump(args):
         for binary, queue, batch in sources:
             url = res[queue]
             arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=batch,
-                                      VisibilityTimeout=args.visibility, AttributeNames=["All"]).get("Messages", [])
+            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=batch, VisibilityTimeout=args.visibility,
+                                      AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", [])
             if not got:
                 continue
             busy = True
@@ -461,7 +463,8 @@ def pump(args):
                 int(v) for _, queue, _ in sources
                 for v in sqs.get_queue_attributes(
                     QueueUrl=res[queue],
-                    AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+                    AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+                                    "ApproximateNumberOfMessagesDelayed"],
                 )["Attributes"].values())
             if left == 0:
                 break

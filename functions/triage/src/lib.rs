@@ -11,7 +11,9 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::{Error, LambdaEvent};
 use triage_shared::accounts::AccountDirectory;
 use triage_shared::adapters::aws::SqsQueue;
-use triage_shared::adapters::aws::sqs_batch::{Failure, process_batch, time_for_records};
+use triage_shared::adapters::aws::sqs_batch::{
+    Failure, delivery_of, process_batch, time_for_records,
+};
 use triage_shared::engine::Engine;
 use triage_shared::llm::LlmAdvisor;
 use triage_shared::messages::TriageMessage;
@@ -74,12 +76,10 @@ pub async fn process(deps: &Deps<'_>, record: &SqsMessage) -> Result<(), Failure
         settings: deps.settings,
         llm: deps.llm,
     };
-    // The claim's owner is the queue message: its own redelivery may take over at
-    // once, a duplicate message waits for the lease.
-    let delivery = record
-        .message_id
-        .as_deref()
-        .unwrap_or(message.invocation_id.as_str());
+    // The claim's owner is the delivery (the queue message, or the one a re-sent
+    // message continues): its own redelivery may take over at once, a duplicate
+    // message waits for the lease.
+    let delivery = delivery_of(record);
     match pipeline.triage(&ticket, delivery).await {
         Ok(p) => {
             tracing::info!(

@@ -3,6 +3,9 @@
 use async_trait::async_trait;
 
 use super::port_error;
+
+/// The message attribute naming the delivery a re-sent message continues.
+pub const DELIVERY_ATTRIBUTE: &str = "triage-delivery";
 use crate::ports::{PortError, Queue};
 
 /// An SQS queue.
@@ -22,12 +25,28 @@ impl SqsQueue {
 
     /// Sends `body` again, to be delivered after `seconds` (at most 15 minutes): how a
     /// throttled consumer hands a message back without using up its receive count.
-    pub async fn send_delayed(&self, body: &str, seconds: u64) -> Result<(), PortError> {
+    /// The new message names the delivery it continues (the message attribute
+    /// [`DELIVERY_ATTRIBUTE`]), so that it keeps that delivery's claims.
+    pub async fn send_delayed(
+        &self,
+        body: &str,
+        seconds: u64,
+        delivery: &str,
+    ) -> Result<(), PortError> {
+        let attribute = aws_sdk_sqs::types::MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(delivery)
+            .build()
+            .map_err(|e| PortError::Rejected {
+                service: "sqs",
+                message: e.to_string(),
+            })?;
         self.client
             .send_message()
             .queue_url(&self.url)
             .message_body(body)
             .delay_seconds(seconds.min(900) as i32)
+            .message_attributes(DELIVERY_ATTRIBUTE, attribute)
             .send()
             .await
             .map_err(|e| port_error("sqs", e))?;

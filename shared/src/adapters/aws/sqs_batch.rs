@@ -59,6 +59,18 @@ pub fn time_for_records(deadline_ms: u64, budget: Duration) -> Duration {
     left.saturating_sub(RESERVE.min(left / 4))
 }
 
+/// The delivery a record belongs to: the message it continues (a throttled message
+/// re-sent with a delay keeps its first message's identity), or the message itself.
+/// Claims on a ticket are held in its name.
+pub fn delivery_of(record: &SqsMessage) -> &str {
+    record
+        .message_attributes
+        .get(super::sqs::DELIVERY_ATTRIBUTE)
+        .and_then(|a| a.string_value.as_deref())
+        .or(record.message_id.as_deref())
+        .unwrap_or_default()
+}
+
 /// Why a record was not processed.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Failure {
@@ -130,7 +142,7 @@ where
                 if secs <= MAX_DELAY_SECS
                     && let Some(body) = record.body.as_deref()
                 {
-                    match source.send_delayed(body, secs).await {
+                    match source.send_delayed(body, secs, delivery_of(record)).await {
                         Ok(()) => {
                             tracing::warn!(message_id = %id, reason, delay_secs = secs, "throttled: re-queued with a delay");
                             continue;
