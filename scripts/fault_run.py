@@ -48,11 +48,12 @@ def post(url, data, timeout=300):
 
 
 def deliver(url, event_file, attempts=8):
-    """A webhook delivery as Zendesk makes it: retried (same invocation id) until 2xx."""
-    data = event_file.read_bytes()
+    """A webhook delivery as Zendesk makes it: signed when sent, retried (same
+    invocation id) until 2xx."""
+    event = json.loads(event_file.read_text())
     for attempt in range(attempts):
         try:
-            answer = post(url, data)
+            answer = post(url, json.dumps(local_stack.signed(event)).encode())
             if answer.get("statusCode", 500) < 300:
                 return attempt, answer["statusCode"]
         except (OSError, ValueError):
@@ -74,10 +75,7 @@ def main():
     port = local_stack.free_port()
     subprocess.run([str(ROOT / "scripts" / "local-stack"), "up", "--port", str(port), "--env-file",
                     str(work / "env.json")], cwd=ROOT, env=env, check=True, capture_output=True)
-    for line in (work / "stack" / "env.sh").read_text().splitlines():
-        if line.startswith("export "):
-            k, v = line[len("export "):].split("=", 1)
-            env[k] = json.loads(v)
+    env.update(local_stack.read_env(work / "stack"))
 
     crash = {"process": None, "killed": 0}
 

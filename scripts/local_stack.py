@@ -141,6 +141,16 @@ class Names:
         return self.values[logical]
 
 
+def read_env(state_dir=None):
+    """The settings `up` wrote to env.sh (what `source .local-stack/env.sh` exports)."""
+    out = {}
+    for line in ((pathlib.Path(state_dir) if state_dir else STATE_DIR) / "env.sh").read_text().splitlines():
+        if line.startswith("export "):
+            key, value = line[len("export "):].split("=", 1)
+            out[key] = json.loads(value)
+    return out
+
+
 def create_resources(template, endpoint):
     resources = template["Resources"]
     names = Names(endpoint)
@@ -348,31 +358,31 @@ def status(_args):
     return 0
 
 
-def sign(args):
-    event = json.loads(pathlib.Path(args.event).read_text())
+def signed(event, secret=TEST_SECRET):
+    """The webhook event signed now, as Zendesk signs each delivery when it sends it."""
     body = event.get("body") or ""
     raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode()
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    mac = hmac.new(args.secret.encode(), stamp.encode() + raw, hashlib.sha256).digest()
+    mac = hmac.new(secret.encode(), stamp.encode() + raw, hashlib.sha256).digest()
     headers = event.setdefault("headers", {})
     headers["x-zendesk-webhook-signature-timestamp"] = stamp
     headers["x-zendesk-webhook-signature"] = base64.b64encode(mac).decode()
+    return event
+
+
+def sign(args):
+    event = signed(json.loads(pathlib.Path(args.event).read_text()), args.secret)
     if args.invocation:
-        headers["x-zendesk-webhook-invocation-id"] = args.invocation
+        event["headers"]["x-zendesk-webhook-invocation-id"] = args.invocation
     print(json.dumps(event, indent=2))
 
 
 def webhook_event(ticket, invocation, secret):
     """An API Gateway (HTTP API v2) event of a Zendesk trigger webhook, signed now."""
     template = json.loads((ROOT / "events" / "webhook-trigger.json").read_text())
-    body = json.dumps({"ticket": ticket})
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    mac = hmac.new(secret.encode(), stamp.encode() + body.encode(), hashlib.sha256).digest()
-    template["body"] = body
+    template["body"] = json.dumps({"ticket": ticket})
     template["headers"]["x-zendesk-webhook-invocation-id"] = invocation
-    template["headers"]["x-zendesk-webhook-signature-timestamp"] = stamp
-    template["headers"]["x-zendesk-webhook-signature"] = base64.b64encode(mac).decode()
-    return template
+    return signed(template, secret)
 
 
 def webhooks(args):

@@ -55,11 +55,7 @@ def main():
                            capture_output=True, text=True)
     if stack.returncode != 0:
         fail(f"scripts/local-stack up failed:\n{stack.stdout}{stack.stderr}")
-    # `source .local-stack/env.sh`
-    for line in (stack_dir / "env.sh").read_text().splitlines():
-        if line.startswith("export "):
-            key, value = line[len("export "):].split("=", 1)
-            env[key] = json.loads(value)
+    env.update(local_stack.read_env(stack_dir))  # `source .local-stack/env.sh`
     log = work / "watch.log"
     watcher = subprocess.Popen(
         [str(VENV / "cargo-lambda"), "lambda", "watch", "-A", "127.0.0.1", "-P", str(watch_port)],

@@ -1,34 +1,12 @@
 //! The `triage` binary end to end: outputs and their schema, bad input, escaping.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
+use common::{read_json, root, text, triage};
 use serde_json::Value;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn triage(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_triage"))
-        .args(args)
-        .current_dir(root())
-        .env_remove("ZENDESK_SUBDOMAIN")
-        .env_remove("ZENDESK_BASE_URL")
-        .output()
-        .expect("the binary runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn read_json(path: &Path) -> Value {
-    serde_json::from_str(
-        &std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
-    )
-    .unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
-}
 
 fn run_on(csv: &Path, out: &Path) -> Output {
     triage(&[

@@ -199,6 +199,9 @@ impl Rows {
     }
 }
 
+/// Parameters with their loss and gradient.
+type Evaluated = (Vec<f64>, f64, Vec<f64>);
+
 /// The penalised log loss of one head over labelled rows; parameters are the weights
 /// (`features x k`, row-major) followed by `k` biases.
 struct Problem<'a> {
@@ -209,7 +212,7 @@ struct Problem<'a> {
     l2: f64,
     /// The line search asks for the cost and then the gradient at the same point: one
     /// pass computes both, and the second call reads them from here.
-    last: std::sync::Mutex<Option<(Vec<f64>, f64, Vec<f64>)>>,
+    last: std::sync::Mutex<Option<Evaluated>>,
 }
 
 impl Problem<'_> {

@@ -14,16 +14,25 @@ use crate::domain::{AccountContext, GuardianAssessment, Priority, Sentiment, Sen
 use crate::policy::Policy;
 use crate::text::Prepared;
 
+/// The account beyond the ticket: its MRR and its recent history.
+pub struct Account<'a> {
+    pub mrr: Option<f64>,
+    pub history: &'a AccountContext,
+}
+
 pub fn assess(
     found: &Found,
     text: &Prepared,
     sentiment: &Sentiment,
     priority: Priority,
-    mrr: Option<f64>,
-    account: &AccountContext,
+    account: Account<'_>,
     model_churn: Option<(f64, &str)>,
     policy: &Policy,
 ) -> GuardianAssessment {
+    let Account {
+        mrr,
+        history: account,
+    } = account;
     let g = &policy.guardian;
     let mut reasons = Vec::new();
     let mut fired: Vec<Signal> = Vec::new();

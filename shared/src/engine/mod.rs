@@ -455,8 +455,10 @@ impl Engine {
             text,
             &a.sentiment.sentiment,
             priority,
-            ticket.mrr,
-            account,
+            guardian::Account {
+                mrr: ticket.mrr,
+                history: account,
+            },
             model_churn.as_ref().map(|(p, why)| (*p, why.as_str())),
             policy,
         );

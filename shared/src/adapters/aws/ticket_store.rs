@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 
 use super::{
@@ -16,6 +18,12 @@ use crate::ports::{
     Decided, LlmUsage, PortError, Receipt, StoredDecision, StoredTicket, TicketClaim, TicketStore,
 };
 use crate::settings::FunctionConfig;
+
+/// Whether an update was refused by its condition (an expected answer, not a failure).
+fn condition_failed<R>(err: &SdkError<UpdateItemError, R>) -> bool {
+    err.as_service_error()
+        .is_some_and(UpdateItemError::is_conditional_check_failed_exception)
+}
 
 /// The ticket store on DynamoDB.
 #[derive(Clone, Debug)]
@@ -70,6 +78,23 @@ impl DynamoTicketStore {
             .await
             .map_err(|e| port_error("dynamodb", e))?;
         Ok(out.item)
+    }
+
+    /// Sets a decided ticket's stage flag (`noted`, `completed`).
+    async fn set_stage(&self, id: &TicketId, flag: &str) -> Result<(), PortError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(schema::PK, s(ticket_pk(id)))
+            .key(schema::SK, s("META"))
+            .update_expression("SET #flag = :yes")
+            .condition_expression("attribute_exists(decision)")
+            .expression_attribute_names("#flag", flag)
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .send()
+            .await
+            .map_err(|e| port_error("dynamodb", e))?;
+        Ok(())
     }
 
     /// Creates the table with its indexes and TTL (tests and local set-ups; the SAM
@@ -390,11 +415,7 @@ impl TicketStore for DynamoTicketStore {
             .await;
         match result {
             Ok(_) => {}
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
+            Err(err) if condition_failed(&err) => {
                 return Ok(false);
             }
             Err(err) => return Err(port_error("dynamodb", err)),
@@ -442,11 +463,7 @@ impl TicketStore for DynamoTicketStore {
             .await;
         match result {
             Ok(_) => Ok(TicketClaim::Claimed),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
+            Err(err) if condition_failed(&err) => {
                 // Finished, or held by another delivery: the item says which.
                 let item = self.meta(id).await?.unwrap_or_default();
                 Ok(if get_bool(&item, "completed") {
@@ -476,45 +493,17 @@ impl TicketStore for DynamoTicketStore {
         match result {
             Ok(_) => Ok(()),
             // Someone else's claim by now: not ours to release.
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
+            Err(err) if condition_failed(&err) => Ok(()),
             Err(err) => Err(port_error("dynamodb", err)),
         }
     }
 
     async fn mark_noted(&self, id: &TicketId) -> Result<(), PortError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key(schema::PK, s(ticket_pk(id)))
-            .key(schema::SK, s("META"))
-            .update_expression("SET noted = :yes")
-            .condition_expression("attribute_exists(decision)")
-            .expression_attribute_values(":yes", AttributeValue::Bool(true))
-            .send()
-            .await
-            .map_err(|e| port_error("dynamodb", e))?;
-        Ok(())
+        self.set_stage(id, "noted").await
     }
 
     async fn mark_completed(&self, id: &TicketId) -> Result<(), PortError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key(schema::PK, s(ticket_pk(id)))
-            .key(schema::SK, s("META"))
-            .update_expression("SET completed = :yes")
-            .condition_expression("attribute_exists(decision)")
-            .expression_attribute_values(":yes", AttributeValue::Bool(true))
-            .send()
-            .await
-            .map_err(|e| port_error("dynamodb", e))?;
-        Ok(())
+        self.set_stage(id, "completed").await
     }
 
     async fn decisions_since(&self, since: i64) -> Result<Vec<Decided>, PortError> {
