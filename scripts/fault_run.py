@@ -31,7 +31,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
 import urllib.request
 from collections import Counter
 
@@ -125,13 +124,8 @@ def pump(env, watch_port):
 
 def run(args, work, env, watch_port, fakes, proxies, crash, log):
     invoke = f"http://127.0.0.1:{watch_port}/2015-03-31/functions/webhook-intake/invocations"
-    for _ in range(600):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{watch_port}/", timeout=1)
-        except urllib.error.HTTPError:
-            break
-        except OSError:
-            time.sleep(0.1)
+    if not local_stack.watch_serving(watch_port):
+        sys.exit(f"cargo lambda watch did not start; see {log}")
     tickets = work / "tickets.csv"
     subprocess.run([str(ROOT / "target" / "debug" / "triage"), "generate", "--count", str(args.webhooks + args.crashes),
                     "--out", str(tickets), "--seed", "11"], cwd=ROOT, check=True, capture_output=True)

@@ -44,6 +44,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -106,6 +107,20 @@ def wait_http(url, what):
         except OSError:
             time.sleep(0.1)
     sys.exit(f"local-stack: {what} did not start; see {STATE_DIR}")
+
+
+def watch_serving(port, seconds=60):
+    """Whether `cargo lambda watch` on `port` answers within `seconds` (any HTTP
+    answer counts: its root path is not found)."""
+    for _ in range(seconds * 10):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
+            return True
+        except urllib.error.HTTPError:
+            return True
+        except OSError:
+            time.sleep(0.1)
+    return False
 
 
 def bridge_address():

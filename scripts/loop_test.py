@@ -80,14 +80,7 @@ def invoke(function, data_file, env, watch_port, log):
 
 
 def run(work, env, watch_port, log):
-    for _ in range(600):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{watch_port}/", timeout=1)
-        except urllib.error.HTTPError:
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
+    if not local_stack.watch_serving(watch_port):
         fail("cargo lambda watch did not start", log)
 
     tickets = work / "tickets.csv"

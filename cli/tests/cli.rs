@@ -5,7 +5,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{read_json, root, text, triage};
+use common::{read_json, result_ids, root, text, triage};
 use serde_json::Value;
 
 fn run_on(csv: &Path, out: &Path) -> Output {
@@ -255,14 +255,7 @@ fn bad_rows_are_reported_with_their_line_and_the_rest_still_runs() {
         "{stderr}"
     );
 
-    let results = read_json(&out.join("triage_results.json"));
-    let ids: Vec<&str> = results
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["ticket_id"].as_str().unwrap())
-        .collect();
-    assert_eq!(ids, ["#1", "#3", "#4", "#6", "#7", "#8"]);
+    assert_eq!(result_ids(&out), ["#1", "#3", "#4", "#6", "#7", "#8"]);
     let metrics = read_json(&out.join("metrics_summary.json"));
     assert_eq!(metrics["input_rejected"], 3);
     let lines: Vec<u64> = metrics["input_issues"]
@@ -515,12 +508,5 @@ fn line_numbers_are_the_editors_and_duplicates_channels_and_times_are_named() {
         "{err}"
     );
     assert_eq!(err.lines().count(), 3, "nothing else is reported: {err}");
-    let results = read_json(&out.join("triage_results.json"));
-    let ids: Vec<&str> = results
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["ticket_id"].as_str().unwrap())
-        .collect();
-    assert_eq!(ids, ["A1", "A2", "A3"]);
+    assert_eq!(result_ids(&out), ["A1", "A2", "A3"]);
 }

@@ -1,9 +1,12 @@
 //! `triage run` without `--demo-mode`, with every provider pointed at a local fake
 //! server: exactly the documented requests go out, one per call, alert and ticket.
 
-use std::path::Path;
-use std::process::Command;
+mod common;
 
+use std::path::PathBuf;
+use std::process::Output;
+
+use common::{read_json, result_ids};
 use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -46,8 +49,40 @@ async fn requests(server: &MockServer) -> Vec<Request> {
     server.received_requests().await.unwrap_or_default()
 }
 
-fn json_of(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+/// `triage run` on [`TICKETS`] with the given settings, off the async runtime; returns
+/// its output and the output folder (alive as long as the returned directory).
+async fn live_run(env: Vec<(&'static str, String)>) -> (Output, PathBuf, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("tickets.csv");
+    std::fs::write(&input, TICKETS).unwrap();
+    let out = dir.path().join("out");
+    let out_arg = out.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        let args = [
+            "run",
+            "--input",
+            input.to_str().unwrap(),
+            "--out",
+            out_arg.to_str().unwrap(),
+        ];
+        let mut command = common::command(&args);
+        command.env_remove("ANTHROPIC_API_KEY");
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        command.output().unwrap()
+    })
+    .await
+    .unwrap();
+    (output, out, dir)
+}
+
+fn zendesk_env(uri: String) -> Vec<(&'static str, String)> {
+    vec![
+        ("ZENDESK_BASE_URL", uri),
+        ("ZENDESK_EMAIL", "agent@acme.test".into()),
+        ("ZENDESK_API_TOKEN", "tok123".into()),
+    ]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -90,37 +125,20 @@ async fn a_live_run_sends_the_documented_requests_to_each_provider() {
         .mount(&anthropic)
         .await;
 
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("tickets.csv");
-    std::fs::write(&input, TICKETS).unwrap();
-    let out = dir.path().join("out");
-    let (z, s, sl, a) = (zendesk.uri(), sendgrid.uri(), slack.uri(), anthropic.uri());
-    let (input_arg, out_arg) = (input.clone(), out.clone());
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_triage"))
-            .args([
-                "run",
-                "--input",
-                input_arg.to_str().unwrap(),
-                "--out",
-                out_arg.to_str().unwrap(),
-            ])
-            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-            .env("ZENDESK_BASE_URL", &z)
-            .env("ZENDESK_EMAIL", "agent@acme.test")
-            .env("ZENDESK_API_TOKEN", "tok123")
-            .env("SENDGRID_API_KEY", "SG.test")
-            .env("SENDGRID_BASE_URL", &s)
-            .env("ALERT_FROM_EMAIL", "alerts@acme.test")
-            .env("SLACK_WEBHOOK_URL", format!("{sl}/services/T1/B1/X1"))
-            .env("ANTHROPIC_API_KEY", "sk-ant-test")
-            .env("ANTHROPIC_BASE_URL", &a)
-            .env("LLM_MODE", "hybrid")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let mut env = zendesk_env(zendesk.uri());
+    env.extend([
+        ("SENDGRID_API_KEY", "SG.test".into()),
+        ("SENDGRID_BASE_URL", sendgrid.uri()),
+        ("ALERT_FROM_EMAIL", "alerts@acme.test".into()),
+        (
+            "SLACK_WEBHOOK_URL",
+            format!("{}/services/T1/B1/X1", slack.uri()),
+        ),
+        ("ANTHROPIC_API_KEY", "sk-ant-test".into()),
+        ("ANTHROPIC_BASE_URL", anthropic.uri()),
+        ("LLM_MODE", "hybrid".into()),
+    ]);
+    let (output, out, _dir) = live_run(env).await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -132,7 +150,7 @@ async fn a_live_run_sends_the_documented_requests_to_each_provider() {
 
     // Zendesk: per ticket, the tags, the stamp read and the ticket update.
     let z = requests(&zendesk).await;
-    let recorded = json_of(&out.join("zendesk_api_calls.json"));
+    let recorded = read_json(&out.join("zendesk_api_calls.json"));
     assert_eq!(
         recorded.as_array().unwrap().len(),
         8,
@@ -172,11 +190,11 @@ async fn a_live_run_sends_the_documented_requests_to_each_provider() {
     assert_eq!(update["ticket"]["comment"]["public"], false);
 
     // Alerts: each one by e-mail and on Slack, nothing in the mailbox file.
-    let alerts = json_of(&out.join("guardian_alerts_log.json"))
+    let alerts = read_json(&out.join("guardian_alerts_log.json"))
         .as_array()
         .unwrap()
         .len()
-        + json_of(&out.join("opportunity_alerts_log.json"))
+        + read_json(&out.join("opportunity_alerts_log.json"))
             .as_array()
             .unwrap()
             .len();
@@ -192,7 +210,7 @@ async fn a_live_run_sends_the_documented_requests_to_each_provider() {
     assert!(mailbox.is_empty(), "no e-mail went to the file");
 
     // The model: asked only about the tickets the engine was unsure of.
-    let results = json_of(&out.join("triage_results.json"));
+    let results = read_json(&out.join("triage_results.json"));
     let asked = results
         .as_array()
         .unwrap()
@@ -204,7 +222,7 @@ async fn a_live_run_sends_the_documented_requests_to_each_provider() {
         "hybrid asks about some tickets, not all ({asked})"
     );
     assert_eq!(requests(&anthropic).await.len(), asked);
-    let metrics = json_of(&out.join("metrics_summary.json"));
+    let metrics = read_json(&out.join("metrics_summary.json"));
     assert_eq!(metrics["llm"]["consulted"], asked);
     assert!(metrics["llm"]["cost_usd"].as_f64().unwrap() > 0.0);
     let html = std::fs::read_to_string(out.join("triage_report.html")).unwrap();
@@ -231,45 +249,18 @@ async fn a_ticket_zendesk_does_not_know_is_reported_and_the_run_goes_on() {
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
         .mount(&zendesk)
         .await;
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("tickets.csv");
-    std::fs::write(&input, TICKETS).unwrap();
-    let out = dir.path().join("out");
-    let z = zendesk.uri();
-    let (input_arg, out_arg) = (input.clone(), out.clone());
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_triage"))
-            .args([
-                "run",
-                "--input",
-                input_arg.to_str().unwrap(),
-                "--out",
-                out_arg.to_str().unwrap(),
-            ])
-            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-            .env("ZENDESK_BASE_URL", &z)
-            .env("ZENDESK_EMAIL", "agent@acme.test")
-            .env("ZENDESK_API_TOKEN", "tok123")
-            .env_remove("ANTHROPIC_API_KEY")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let (output, out, _dir) = live_run(zendesk_env(zendesk.uri())).await;
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     assert!(
         stderr.contains("line 3: not triaged: ticket #2002: zendesk: ") && stderr.contains("404"),
         "{stderr}"
     );
-    let results = json_of(&out.join("triage_results.json"));
-    let ids: Vec<&str> = results
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["ticket_id"].as_str().unwrap())
-        .collect();
-    assert_eq!(ids, ["#2001", "#2003", "#2004"], "the others were triaged");
-    let metrics = json_of(&out.join("metrics_summary.json"));
+    assert_eq!(
+        result_ids(&out),
+        ["#2001", "#2003", "#2004"],
+        "the others were triaged"
+    );
+    let metrics = read_json(&out.join("metrics_summary.json"));
     assert_eq!(metrics["not_triaged"], 1);
 }

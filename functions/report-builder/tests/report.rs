@@ -4,25 +4,9 @@
 use lambda_runtime::{Context, LambdaEvent};
 use report_builder::{Deps, LATEST_METRICS, LATEST_PAGE, handle};
 use triage_shared::adapters::aws::{DynamoTicketStore, S3Bucket};
-use triage_shared::domain::{Ticket, TicketId};
 use triage_shared::engine::Engine;
 use triage_shared::ports::TicketStore;
-use triage_test_support::Stack;
-
-fn ticket(id: &str, customer: &str, subject: &str, description: &str) -> Ticket {
-    Ticket {
-        id: TicketId::parse(id).unwrap(),
-        customer_name: customer.into(),
-        subject: subject.into(),
-        description: description.into(),
-        channel: "email".into(),
-        created_at: None,
-        mrr: Some(9000.0),
-        organization_id: None,
-        requester_email: None,
-        tags: vec![],
-    }
-}
+use triage_test_support::{Stack, ticket};
 
 #[tokio::test]
 async fn publishes_the_dashboard_and_a_link_that_downloads_it() {

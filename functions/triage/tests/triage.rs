@@ -23,16 +23,8 @@ use triage_test_support::{MAX_RECEIVE_COUNT, Stack};
 
 fn ticket(id: &str, customer: &str, subject: &str, description: &str) -> Ticket {
     Ticket {
-        id: TicketId::parse(id).unwrap(),
-        customer_name: customer.into(),
-        subject: subject.into(),
-        description: description.into(),
-        channel: "email".into(),
-        created_at: None,
         mrr: Some(15000.0),
-        organization_id: None,
-        requester_email: None,
-        tags: vec![],
+        ..triage_test_support::ticket(id, customer, subject, description)
     }
 }
 
@@ -492,7 +484,10 @@ async fn duplicate_deliveries_never_post_a_second_note_at_any_zendesk_latency() 
     use triage_test_support::fake_zendesk::FakeZendesk;
 
     for latency_ms in [0u64, 20, 50] {
-        let f = Fixture::new().await;
+        let mut f = Fixture::new().await;
+        // A duplicate that finds the ticket claimed comes back when the claim's lease
+        // ends; a short lease lets the test follow it to the end.
+        f.engine.policy.limits.claim_lease_secs = 3;
         let fake = FakeZendesk::start(Duration::from_millis(latency_ms)).await;
         let zendesk = HttpZendesk::new(ZendeskConfig {
             base_url: fake.server.uri(),
@@ -541,19 +536,26 @@ async fn duplicate_deliveries_never_post_a_second_note_at_any_zendesk_latency() 
         for (a, b) in firsts.chunks(10).zip(seconds.chunks(10)) {
             tokio::join!(invoke_on(&f, &zendesk, a), invoke_on(&f, &zendesk, b));
         }
-        // What was handed back comes again after the visibility timeout.
+        // What was handed back comes again after the visibility timeout, and a
+        // duplicate that found the ticket claimed comes back as a delayed new message.
         let mut rounds = 0;
+        let mut deferred = 0;
         loop {
             tokio::time::sleep(Duration::from_millis(1500)).await;
             let again = drain(&f, 120).await;
             if again.is_empty() {
-                break;
+                let delayed = f
+                    .stack
+                    .queue_attribute(&f.stack.triage_queue, "ApproximateNumberOfMessagesDelayed")
+                    .await;
+                if delayed == "0" {
+                    break;
+                }
+                continue;
             }
             rounds += 1;
-            assert!(
-                rounds < MAX_RECEIVE_COUNT,
-                "a duplicate would reach the dead-letter queue"
-            );
+            deferred += again.len();
+            assert!(rounds < 20, "duplicates keep coming back");
             for chunk in again.chunks(10) {
                 invoke_on(&f, &zendesk, chunk).await;
             }
@@ -585,8 +587,8 @@ async fn duplicate_deliveries_never_post_a_second_note_at_any_zendesk_latency() 
         );
         eprintln!(
             "{latency_ms} ms Zendesk latency: 200 deliveries of 100 tickets, 100 notes, 0 duplicates, \
-             {} re-delivery rounds, {} Zendesk requests",
-            rounds, counts.requests
+             {deferred} deliveries came back in {rounds} rounds, {} Zendesk requests",
+            counts.requests
         );
     }
 }

@@ -7,24 +7,18 @@ use std::time::Duration;
 
 use triage_shared::adapters::aws::DynamoTicketStore;
 use triage_shared::adapters::local::MemoryTicketStore;
-use triage_shared::domain::{Ticket, TicketId};
+use triage_shared::domain::Ticket;
 use triage_shared::engine::Engine;
 use triage_shared::ports::{Receipt, TicketClaim, TicketStore};
 use triage_test_support::Stack;
 
 fn ticket(id: &str, customer: &str) -> Ticket {
-    Ticket {
-        id: TicketId::parse(id).unwrap(),
-        customer_name: customer.into(),
-        subject: "Checkout down".into(),
-        description: "Nobody can pay since 9am; this is unacceptable and we are furious.".into(),
-        channel: "email".into(),
-        created_at: None,
-        mrr: Some(9000.0),
-        organization_id: None,
-        requester_email: None,
-        tags: vec![],
-    }
+    triage_test_support::ticket(
+        id,
+        customer,
+        "Checkout down",
+        "Nobody can pay since 9am; this is unacceptable and we are furious.",
+    )
 }
 
 /// Each store under test, named for the failure messages.

@@ -9,6 +9,23 @@ use std::sync::atomic::{AtomicU32, Ordering};
 pub use aws_sdk_sqs::types::Message;
 use aws_sdk_sqs::types::QueueAttributeName;
 use triage_shared::adapters::aws::{AwsClients, DynamoTicketStore};
+use triage_shared::domain::{Ticket, TicketId};
+
+/// A ticket as a webhook brings it: e-mail, no time, a mid-market account (9,000 MRR).
+pub fn ticket(id: &str, customer: &str, subject: &str, description: &str) -> Ticket {
+    Ticket {
+        id: TicketId::parse(id).expect("a valid ticket id"),
+        customer_name: customer.into(),
+        subject: subject.into(),
+        description: description.into(),
+        channel: "email".into(),
+        created_at: None,
+        mrr: Some(9000.0),
+        organization_id: None,
+        requester_email: None,
+        tags: vec![],
+    }
+}
 
 /// Fresh, uniquely named resources on the emulator.
 pub struct Stack {
