@@ -124,7 +124,7 @@ def pump(env, watch_port):
 
 def run(args, work, env, watch_port, fakes, proxies, crash, log):
     invoke = f"http://127.0.0.1:{watch_port}/2015-03-31/functions/webhook-intake/invocations"
-    if not local_stack.watch_serving(watch_port):
+    if not local_stack.http_serving(watch_port):
         sys.exit(f"cargo lambda watch did not start; see {log}")
     tickets = work / "tickets.csv"
     subprocess.run([str(ROOT / "target" / "debug" / "triage"), "generate", "--count", str(args.webhooks + args.crashes),

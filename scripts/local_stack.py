@@ -109,9 +109,9 @@ def wait_http(url, what):
     sys.exit(f"local-stack: {what} did not start; see {STATE_DIR}")
 
 
-def watch_serving(port, seconds=60):
-    """Whether `cargo lambda watch` on `port` answers within `seconds` (any HTTP
-    answer counts: its root path is not found)."""
+def http_serving(port, seconds=60):
+    """Whether a server on `port` answers HTTP within `seconds` (any answer counts:
+    `cargo lambda watch` and `sam local start-lambda` have nothing at their root)."""
     for _ in range(seconds * 10):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)

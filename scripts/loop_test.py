@@ -80,7 +80,7 @@ def invoke(function, data_file, env, watch_port, log):
 
 
 def run(work, env, watch_port, log):
-    if not local_stack.watch_serving(watch_port):
+    if not local_stack.http_serving(watch_port):
         fail("cargo lambda watch did not start", log)
 
     tickets = work / "tickets.csv"
