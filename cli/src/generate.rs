@@ -330,6 +330,7 @@ pub fn generate(args: GenerateArgs) -> anyhow::Result<()> {
     ])?;
     let mut rng = Rng(args.seed.max(1));
     let channels = ["email", "chat", "web_form", "phone", "api"];
+    let first_day = time::Date::from_calendar_date(2025, time::Month::October, 1)?;
     for i in 0..args.count {
         let company = format!("{} {}", rng.pick(NAME_FIRST), rng.pick(NAME_SECOND));
         let (subject, description) = if rng.below(8) == 0 {
@@ -349,13 +350,9 @@ pub fn generate(args: GenerateArgs) -> anyhow::Result<()> {
             )
         };
         let mrr = 150 + rng.below(30_000);
-        // About 1,700 tickets a day over two months, in order.
+        // About 1,700 tickets a day over two months (October and November), in order.
         let day_index = i * 61 / args.count.max(1);
-        let (month, day) = if day_index < 30 {
-            (10, day_index + 1)
-        } else {
-            (11, day_index - 29)
-        };
+        let date = first_day + time::Duration::days(day_index as i64);
         let minute_of_day = (i * 61 * 600 / args.count.max(1)) % 600;
         let (hour, minute) = (8 + minute_of_day / 60, minute_of_day % 60);
         out.write_record([
@@ -365,7 +362,12 @@ pub fn generate(args: GenerateArgs) -> anyhow::Result<()> {
             description,
             String::new(),
             channels[rng.below(channels.len() as u64) as usize].to_string(),
-            format!("2025-{month:02}-{day:02} {hour:02}:{minute:02}"),
+            format!(
+                "{}-{:02}-{:02} {hour:02}:{minute:02}",
+                date.year(),
+                u8::from(date.month()),
+                date.day()
+            ),
             mrr.to_string(),
         ])?;
     }

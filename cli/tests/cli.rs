@@ -510,3 +510,32 @@ fn line_numbers_are_the_editors_and_duplicates_channels_and_times_are_named() {
     assert_eq!(err.lines().count(), 3, "nothing else is reported: {err}");
     assert_eq!(result_ids(&out), ["A1", "A2", "A3"]);
 }
+
+#[test]
+fn generated_tickets_are_read_without_a_problem() {
+    // Two months of generated traffic: every row must be a ticket the run reads as
+    // written (a date that does not exist would be warned about and lose its time).
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("generated.csv");
+    let out = dir.path().join("out");
+    let o = triage(&[
+        "generate",
+        "--count",
+        "3000",
+        "--out",
+        csv.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let o = run_on(&csv, &out);
+    let err = text(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(!err.contains("warning"), "{err}");
+    assert_eq!(result_ids(&out).len(), 3000);
+    let stamps: Vec<String> = csv::Reader::from_path(&csv)
+        .unwrap()
+        .records()
+        .map(|r| r.unwrap()[6].to_owned())
+        .collect();
+    assert!(stamps.first().unwrap().starts_with("2025-10-01"));
+    assert!(stamps.last().unwrap().starts_with("2025-11-30"));
+}

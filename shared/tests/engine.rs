@@ -333,6 +333,38 @@ fn every_decision_explains_each_field() {
 }
 
 #[test]
+fn the_models_reasons_name_each_word_or_signal_once() {
+    let e = engine();
+    let reader = TicketReader::open(
+        std::path::Path::new(&root("data/tickets_input.csv")),
+        e.policy.limits.max_description_chars,
+    )
+    .unwrap();
+    let mut explained = 0;
+    for item in reader {
+        let Item::Row(row) = item else { continue };
+        let d = e.decide(&row.ticket, &AccountContext::default(), &AgentLoad::new());
+        let reasons = d
+            .reasons
+            .iter()
+            .chain(&d.guardian.reasons)
+            .chain(&d.opportunity.reasons);
+        for reason in reasons.filter(|r| r.contains("model ")) {
+            // "model P0 0.81: 'conversion' 'zero'" up to the next ';'
+            let listed = reason.split("model ").nth(1).unwrap();
+            let listed = listed.split(';').next().unwrap();
+            let items: Vec<&str> = listed.split('\'').skip(1).step_by(2).collect();
+            let mut unique = items.clone();
+            unique.sort_unstable();
+            unique.dedup();
+            assert_eq!(unique.len(), items.len(), "{}: {reason}", row.ticket.id);
+            explained += 1;
+        }
+    }
+    assert!(explained > 60, "the model explained {explained} fields");
+}
+
+#[test]
 fn drafts_only_for_p2_p3_and_auto_send_needs_a_simple_calm_question() {
     let e = engine();
     let q = e.decide(

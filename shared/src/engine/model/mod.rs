@@ -354,8 +354,16 @@ impl Model {
             }
         }
         // Context (language, channel, MRR band) shapes the scores but explains nothing.
+        // A signal found twice is one feature, listed once.
+        let mut signals: Vec<(f32, &str)> = Vec::new();
+        for (c, n) in named {
+            match signals.iter_mut().find(|s| s.1 == n) {
+                Some(s) => s.0 += c,
+                None => signals.push((c, n)),
+            }
+        }
         phrases.extend(
-            named
+            signals
                 .into_iter()
                 .filter(|n| n.0 > floor && !CONTEXT.iter().any(|c| n.1.starts_with(c)))
                 .map(|(c, n)| (c, n.to_string())),
