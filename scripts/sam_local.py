@@ -209,42 +209,40 @@ def check(_args):
         if len(messages) != 2:
             sys.exit(f"sam-local: expected two triage messages, found {len(messages)}")
 
-        # 2. The queued message, as SQS hands it to the triage function.
-        arn = sqs.get_queue_attributes(QueueUrl=res["TriageQueue"],
-                                       AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        sqs_event = work / "sqs.json"
-        sqs_event.write_text(json.dumps(local_stack.sqs_event(messages, arn)))
-        answer, cold, logs = sam_invoke("TriageFunction", sqs_event, env_file, container_endpoint)
-        if answer.get("batchItemFailures"):
-            print(logs[-3000:])
-            sys.exit(f"sam-local: triage reported failures: {answer}")
-        item = ddb.get_item(TableName=res["TicketTable"],
-                            Key={"pk": {"S": f"TICKET#{ticket_id}"}, "sk": {"S": "META"}})["Item"]
-        decision = json.loads(item["decision"]["S"])
-        if not item.get("completed", {}).get("BOOL"):
-            sys.exit(f"sam-local: ticket {ticket_id} was decided but not completed")
+        def from_queue(function, queue, records):
+            """The records as SQS hands them to `function`; none may fail."""
+            arn = sqs.get_queue_attributes(QueueUrl=res[queue], AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            event = work / f"{function}.json"
+            event.write_text(json.dumps(local_stack.sqs_event(records, arn)))
+            answer, seconds, logs = sam_invoke(function, event, env_file, container_endpoint)
+            if answer.get("batchItemFailures"):
+                print(logs[-3000:])
+                sys.exit(f"sam-local: {function} reported failures: {answer}")
+            return seconds
+
+        def decided(ticket):
+            item = ddb.get_item(TableName=res["TicketTable"],
+                                Key={"pk": {"S": f"TICKET#{ticket}"}, "sk": {"S": "META"}})["Item"]
+            if "decision" not in item or not item.get("completed", {}).get("BOOL"):
+                sys.exit(f"sam-local: ticket {ticket} was not decided and completed")
+            return json.loads(item["decision"]["S"])
+
+        # 2. The two queued messages, as SQS hands them to the triage function.
+        cold = from_queue("TriageFunction", "TriageQueue", messages)
+        decision, churn_decision = decided(ticket_id), decided(CHURN_TICKET["id"])
         calls = s3.get_object(Bucket=res["ReportBucket"], Key=f"zendesk-calls/{ticket_id}.json")
         recorded = json.loads(calls["Body"].read())
-        churn_item = ddb.get_item(TableName=res["TicketTable"],
-                                  Key={"pk": {"S": "TICKET#1002"}, "sk": {"S": "META"}})["Item"]
-        churn_decision = json.loads(churn_item["decision"]["S"])
         print(f"sam local invoke TriageFunction: a batch of 2 in {cold:.1f} s; ticket {ticket_id} "
               f"{decision['priority']} / {decision['team']}, {len(recorded)} Zendesk calls recorded in the "
-              f"bucket; ticket 1002 {churn_decision['priority']}, Guardian {churn_decision['guardian']['level']}")
+              f"bucket; ticket {CHURN_TICKET['id']} {churn_decision['priority']}, "
+              f"Guardian {churn_decision['guardian']['level']}")
 
         # 3. The alerts triage queued, as SQS hands them to alert-fanout.
         alerts = sqs.receive_message(QueueUrl=res["AlertsQueue"], MaxNumberOfMessages=10,
                                      AttributeNames=["All"]).get("Messages", [])
         if not alerts:
-            sys.exit(f"sam-local: triage queued no alert for ticket {ticket_id} (Guardian or Opportunity expected)")
-        alerts_arn = sqs.get_queue_attributes(QueueUrl=res["AlertsQueue"],
-                                              AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        alert_event = work / "alerts.json"
-        alert_event.write_text(json.dumps(local_stack.sqs_event(alerts, alerts_arn)))
-        answer, cold, logs = sam_invoke("AlertFanoutFunction", alert_event, env_file, container_endpoint)
-        if answer.get("batchItemFailures"):
-            print(logs[-3000:])
-            sys.exit(f"sam-local: alert-fanout reported failures: {answer}")
+            sys.exit(f"sam-local: triage queued no alert for ticket {CHURN_TICKET['id']}")
+        cold = from_queue("AlertFanoutFunction", "AlertsQueue", alerts)
         ids = [json.loads(m["Body"])["alert_id"] for m in alerts]
         kept = [k["Key"] for k in s3.list_objects_v2(Bucket=res["ReportBucket"], Prefix="emails/").get("Contents", [])]
         missing = [i for i in ids if f"emails/{i}.eml" not in kept]
