@@ -346,7 +346,8 @@ def up(args):
     print("  scripts/local-stack sign events/webhook-trigger.json > /tmp/webhook.json")
     print("  .venv/bin/cargo-lambda lambda invoke webhook-intake --data-file /tmp/webhook.json -A 127.0.0.1")
     print("or, with Docker:")
-    print("  .venv/bin/sam build --parameter-overrides Architecture=x86_64   # on an x86_64 machine")
+    print("  PATH=\"$PWD/.venv/bin:$PATH\" .venv/bin/sam build --parameter-overrides Architecture=x86_64"
+          "   # on an x86_64 machine")
     print("  .venv/bin/sam local invoke WebhookIntakeFunction -e /tmp/webhook.json")
 
 
