@@ -376,15 +376,27 @@ impl Engine {
                     };
                     let choice = combine::priority(p, guardrails, familiar, &policy.model);
                     let (team, team_confidence) = combine::team(p, familiar);
-                    let explain =
-                        |output: usize| model.explain(&a.features, text, output, 3).join(" ");
                     let chosen = choice.priority.index();
+                    let team_index = Team::ALL.iter().position(|t| *t == team).expect("a team");
+                    let [priority_words, team_words, churn_words, opportunity_words] = model
+                        .explain(
+                            &a.features,
+                            text,
+                            [
+                                model::PRIORITY.start + chosen,
+                                model::TEAM.start + team_index,
+                                model::CHURN,
+                                model::OPPORTUNITY,
+                            ],
+                            3,
+                        )
+                        .map(|words| words.join(" "));
                     reasons.push(format!(
                         "priority {}: model {} {:.2}: {}{}; rules {}{}",
                         choice.priority,
                         Priority::from_index(chosen),
                         p.priority[chosen],
-                        explain(model::PRIORITY.start + chosen),
+                        priority_words,
                         if chosen != 0 {
                             format!("; P0 {:.2}", p.priority[0])
                         } else {
@@ -397,11 +409,10 @@ impl Engine {
                             .map(|g| format!("; {g}"))
                             .unwrap_or_default(),
                     ));
-                    let team_index = Team::ALL.iter().position(|t| *t == team).expect("a team");
                     reasons.push(format!(
                         "team {team}: model {:.2}: {}; rules {}",
                         p.team[team_index],
-                        explain(model::TEAM.start + team_index),
+                        team_words,
                         a.rules_team.reason.trim_start_matches("team "),
                     ));
                     let mut review = choice.review;
@@ -428,8 +439,8 @@ impl Engine {
                             team: found::round2(team_confidence),
                         },
                         review,
-                        Some((p.churn, explain(model::CHURN))),
-                        Some((p.opportunity, explain(model::OPPORTUNITY))),
+                        Some((p.churn, churn_words)),
+                        Some((p.opportunity, opportunity_words)),
                         EngineKind::Model,
                     )
                 }

@@ -306,26 +306,42 @@ impl Model {
         seen as f64 / word_buckets.len() as f64
     }
 
-    /// The words and named features that pushed `output` up the most, strongest
-    /// first, with neighbouring words joined into phrases: `'conversion' 'zero'
-    /// 'losing every sale'`.
-    pub fn explain(
+    /// For each of `outputs`, the words and named features that pushed it up the most,
+    /// strongest first, with neighbouring words joined into phrases: `'conversion'
+    /// 'zero' 'losing every sale'`. One pass over the features serves every output.
+    pub fn explain<const N: usize>(
         &self,
         features: &Features,
         text: &Prepared,
-        output: usize,
+        outputs: [usize; N],
         limit: usize,
-    ) -> Vec<String> {
-        let scale = self.header.scale[output];
-        let mut by_token: Vec<f32> = vec![0.0; text.len()];
-        let mut named: Vec<(f32, &str)> = Vec::new();
+    ) -> [Vec<String>; N] {
+        let scales = outputs.map(|o| self.header.scale[o]);
+        let mut by_token: [Vec<f32>; N] = std::array::from_fn(|_| vec![0.0; text.len()]);
+        let mut named: [Vec<(f32, &str)>; N] = std::array::from_fn(|_| Vec::new());
         for f in &features.items {
-            let c = f.value * self.weight(f.index, output) * scale;
-            match f.source {
-                Source::Token(i) => by_token[i as usize] += c,
-                Source::Named(i) => named.push((c, &features.names[i as usize])),
+            for k in 0..N {
+                let c = f.value * self.weight(f.index, outputs[k]) * scales[k];
+                match f.source {
+                    Source::Token(i) => by_token[k][i as usize] += c,
+                    Source::Named(i) => named[k].push((c, &features.names[i as usize])),
+                }
             }
         }
+        let mut named = named.into_iter();
+        by_token.map(|by_token| {
+            let named = named.next().expect("one list per output");
+            Self::phrases(&by_token, named, text, limit)
+        })
+    }
+
+    /// The strongest phrases and named features of one output's contributions.
+    fn phrases(
+        by_token: &[f32],
+        named: Vec<(f32, &str)>,
+        text: &Prepared,
+        limit: usize,
+    ) -> Vec<String> {
         // Positive runs of neighbouring tokens within a sentence form phrases.
         let total: f32 = by_token.iter().filter(|c| **c > 0.0).sum::<f32>()
             + named.iter().map(|n| n.0.max(0.0)).sum::<f32>();
