@@ -3,10 +3,10 @@
 use async_trait::async_trait;
 
 use super::port_error;
+use crate::ports::{PortError, Queue};
 
 /// The message attribute naming the delivery a re-sent message continues.
 pub const DELIVERY_ATTRIBUTE: &str = "triage-delivery";
-use crate::ports::{PortError, Queue};
 
 /// An SQS queue.
 #[derive(Clone, Debug)]
