@@ -1,6 +1,11 @@
 //! `triage generate`: synthetic tickets for load tests. The text is assembled from
 //! fragments (several topics, tones and four languages) with a seeded generator, so the
 //! same seed always gives the same file. The tickets carry no labels.
+//!
+//! `triage generate --flood` writes one day of labelled traffic with platform outages
+//! hidden in it instead, for measuring incident detection (module `flood`).
+
+mod flood;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -10,15 +15,21 @@ use clap::Args;
 
 #[derive(Args)]
 pub struct GenerateArgs {
-    /// Number of tickets.
-    #[arg(long, default_value_t = 100_000)]
-    pub count: u64,
+    /// Number of tickets [default: 100000, or 500 with --flood].
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
     /// Output CSV.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
     /// Seed; the same seed gives the same file.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// One day (2025-11-03) of traffic from the labelled corpus with platform outages
+    /// hidden in it, labelled in `actual_incident` (incident-detection evaluation).
+    #[arg(long)]
+    pub flood: bool,
+    #[command(flatten)]
+    pub flood_options: flood::FloodArgs,
 }
 
 /// xorshift64*: small, fast and reproducible.
@@ -40,6 +51,23 @@ impl Rng {
 
     fn below(&mut self, n: u64) -> u64 {
         self.next() % n
+    }
+
+    /// Uniform in `lo..=hi`.
+    fn between(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.below(hi - lo + 1)
+    }
+
+    /// Uniform in `[0, 1)`.
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Fisher-Yates: every order equally likely.
+    fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            items.swap(i, self.below(i as u64 + 1) as usize);
+        }
     }
 
     fn weighted<'a>(&mut self, items: &[(u64, &'a str, &'a str)]) -> (&'a str, &'a str) {
@@ -315,6 +343,11 @@ const INTL: &[(&str, &str, &str)] = &[
 ];
 
 pub fn generate(args: GenerateArgs) -> anyhow::Result<()> {
+    if args.flood {
+        let count = args.count.unwrap_or(flood::DEFAULT_COUNT);
+        return flood::write(&args.flood_options, count, args.seed, &args.out);
+    }
+    let count = args.count.unwrap_or(100_000);
     let file = std::fs::File::create(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let mut out = csv::Writer::from_writer(std::io::BufWriter::with_capacity(1 << 20, file));
@@ -331,7 +364,7 @@ pub fn generate(args: GenerateArgs) -> anyhow::Result<()> {
     let mut rng = Rng(args.seed.max(1));
     let channels = ["email", "chat", "web_form", "phone", "api"];
     let first_day = time::Date::from_calendar_date(2025, time::Month::October, 1)?;
-    for i in 0..args.count {
+    for i in 0..count {
         let company = format!("{} {}", rng.pick(NAME_FIRST), rng.pick(NAME_SECOND));
         let (subject, description) = if rng.below(8) == 0 {
             let (s, body, tone) = INTL[rng.below(INTL.len() as u64) as usize];
@@ -351,9 +384,9 @@ pub fn generate(args: GenerateArgs) -> anyhow::Result<()> {
         };
         let mrr = 150 + rng.below(30_000);
         // About 1,700 tickets a day over two months (October and November), in order.
-        let day_index = i * 61 / args.count.max(1);
+        let day_index = i * 61 / count.max(1);
         let date = first_day + time::Duration::days(day_index as i64);
-        let minute_of_day = (i * 61 * 600 / args.count.max(1)) % 600;
+        let minute_of_day = (i * 61 * 600 / count.max(1)) % 600;
         let (hour, minute) = (8 + minute_of_day / 60, minute_of_day % 60);
         out.write_record([
             format!("#{}", 100_000 + i),
@@ -374,6 +407,6 @@ pub fn generate(args: GenerateArgs) -> anyhow::Result<()> {
     out.flush()?;
     let mut inner = out.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
     inner.flush()?;
-    eprintln!("wrote {} tickets to {}", args.count, args.out.display());
+    eprintln!("wrote {count} tickets to {}", args.out.display());
     Ok(())
 }

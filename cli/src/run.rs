@@ -12,7 +12,8 @@ use triage_shared::adapters::http::sendgrid::SendGridNotifier;
 use triage_shared::adapters::http::slack::SlackNotifier;
 use triage_shared::adapters::http::zendesk::{HttpZendesk, ZendeskConfig};
 use triage_shared::adapters::local::{
-    JsonArrayWriter, LocalAlertSink, MboxNotifier, MemoryTicketStore, RecordingZendesk,
+    JsonArrayWriter, LocalAlertSink, MboxNotifier, MemoryIncidentStore, MemoryTicketStore,
+    RecordingZendesk,
 };
 use triage_shared::domain::Priority;
 use triage_shared::engine::catalogue::Catalogue;
@@ -25,6 +26,7 @@ use triage_shared::policy::Policy;
 use triage_shared::ports::Notifier;
 use triage_shared::report::{Caps, Report, ReportBuilder, html};
 use triage_shared::settings::{DEFAULT_ALERT_FROM, Env, process_env};
+use triage_shared::sla::Progress;
 
 use crate::{EngineArgs, EvalArgs, RunArgs};
 
@@ -172,6 +174,7 @@ struct OutputFiles {
     zendesk: PathBuf,
     guardian: PathBuf,
     opportunity: PathBuf,
+    incidents: PathBuf,
     metrics: PathBuf,
     report: PathBuf,
     emails: PathBuf,
@@ -184,6 +187,7 @@ impl OutputFiles {
             zendesk: out.join("zendesk_api_calls.json"),
             guardian: out.join("guardian_alerts_log.json"),
             opportunity: out.join("opportunity_alerts_log.json"),
+            incidents: out.join("incident_alerts_log.json"),
             metrics: out.join("metrics_summary.json"),
             report: out.join("triage_report.html"),
             emails: out.join("emails"),
@@ -225,6 +229,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let alerts = LocalAlertSink::new(
         JsonArrayWriter::create(&files.guardian)?,
         JsonArrayWriter::create(&files.opportunity)?,
+        JsonArrayWriter::create(&files.incidents)?,
         notifiers,
     );
     let advisor = live.classifier.as_ref().map(|c| LlmAdvisor {
@@ -233,6 +238,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         system: llm::system_prompt(&loaded.engine),
     });
     let store = MemoryTicketStore::for_run();
+    let incidents = MemoryIncidentStore::new();
     let pipeline = Pipeline {
         engine: &loaded.engine,
         store: &store,
@@ -241,6 +247,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         accounts: &loaded.accounts,
         settings: &settings,
         llm: advisor.as_ref(),
+        incidents: Some(&incidents),
     };
     let mut builder = ReportBuilder::new(&loaded.engine.policy, Caps::default());
     let issues = drive(&args.input, reader, &pipeline, |row, processed, elapsed| {
@@ -249,6 +256,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             &processed.decision,
             Some(&row.labels),
             Some(elapsed),
+            &Progress::default(),
         );
         if let Some(usage) = &processed.llm {
             builder.add_llm(usage);
@@ -258,6 +266,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     })
     .await?;
     results.finish()?;
+    builder.incidents(incidents.all());
     let calls = zendesk.finish()?;
     let failed_sends = alerts.finish()?;
     mailbox.finish()?;
@@ -487,8 +496,9 @@ pub async fn eval(args: EvalArgs) -> anyhow::Result<()> {
     }
     let sink = || JsonArrayWriter::new(Box::new(std::io::sink()));
     let zendesk = RecordingZendesk::new(sink());
-    let alerts = LocalAlertSink::new(sink(), sink(), Vec::new());
+    let alerts = LocalAlertSink::new(sink(), sink(), sink(), Vec::new());
     let store = MemoryTicketStore::for_run();
+    // The engine is scored ticket by ticket: no incidents across tickets.
     let pipeline = Pipeline {
         engine: &loaded.engine,
         store: &store,
@@ -497,10 +507,17 @@ pub async fn eval(args: EvalArgs) -> anyhow::Result<()> {
         accounts: &loaded.accounts,
         settings: &settings,
         llm: None,
+        incidents: None,
     };
     let mut builder = ReportBuilder::new(&loaded.engine.policy, Caps::default());
     let issues = drive(&args.input, reader, &pipeline, |row, processed, _| {
-        builder.add(&row.ticket, &processed.decision, Some(&row.labels), None);
+        builder.add(
+            &row.ticket,
+            &processed.decision,
+            Some(&row.labels),
+            None,
+            &Progress::default(),
+        );
         Ok(())
     })
     .await?;

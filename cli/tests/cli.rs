@@ -65,6 +65,7 @@ fn run_writes_every_output_in_the_documented_shape() {
                 "priority",
                 "reasons",
                 "sentiment",
+                "sla",
                 "team",
                 "ticket_id"
             ]
@@ -538,4 +539,161 @@ fn generated_tickets_are_read_without_a_problem() {
         .collect();
     assert!(stamps.first().unwrap().starts_with("2025-10-01"));
     assert!(stamps.last().unwrap().starts_with("2025-11-30"));
+}
+
+#[test]
+fn an_outage_reported_by_several_accounts_becomes_one_incident() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let rows = [
+        (
+            "5001",
+            "Harbor Goods",
+            "2025-11-03T09:00:00Z",
+            "Invoice copy",
+            "Could you send a copy of the October invoice?",
+            "",
+        ),
+        (
+            "5002",
+            "Kiln Coffee",
+            "2025-11-03T09:02:00Z",
+            "Orders slow to sync",
+            "Hi, our Shopify orders seem slow to sync since 9am, about 40 orders are missing in the app.",
+            "outage-1",
+        ),
+        (
+            "5003",
+            "Fjord Outdoor",
+            "2025-11-03T09:05:00Z",
+            "order sync delayed",
+            "hey, orders from shopify are syncing really slowly today, new orders missing",
+            "outage-1",
+        ),
+        (
+            "5004",
+            "Atlas Books",
+            "2025-11-03T09:06:00Z",
+            "Export question",
+            "How do I export last quarter as CSV?",
+            "",
+        ),
+        (
+            "5005",
+            "Iris Studio",
+            "2025-11-03T09:09:00Z",
+            "Shopify orders not syncing",
+            "Hello, new Shopify orders are not syncing to your dashboard, the last order synced an hour ago.",
+            "outage-1",
+        ),
+        (
+            "5006",
+            "Cedar Home",
+            "2025-11-03T09:15:00Z",
+            "Sync delay on orders",
+            "Our orders from Shopify are delayed, the sync seems stuck and orders are missing.",
+            "outage-1",
+        ),
+        (
+            "5007",
+            "Pebble Toys",
+            "2025-11-03T10:05:00Z",
+            "Missing orders",
+            "Orders placed on our Shopify store this morning are missing, is the order sync slow?",
+            "outage-1",
+        ),
+    ];
+    let mut csv =
+        String::from("ticket_id,customer_name,timestamp,subject,description,mrr,actual_incident\n");
+    for (id, customer, at, subject, body, label) in rows {
+        csv.push_str(&format!(
+            "{id},{customer},{at},{subject},\"{body}\",2000,{label}\n"
+        ));
+    }
+    let input = write_bytes(dir.path(), "outage.csv", csv.as_bytes());
+    let o = run_on(&input, &out);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+
+    // One problem ticket, created once, with the incident's id as its external id.
+    let calls = read_json(&out.join("zendesk_api_calls.json"));
+    let calls = calls.as_array().unwrap();
+    let created: Vec<&Value> = calls.iter().filter(|c| c["method"] == "POST").collect();
+    assert_eq!(created.len(), 1, "{created:?}");
+    let problem = &created[0]["body"]["ticket"];
+    assert_eq!(problem["type"], "problem");
+    assert_eq!(problem["external_id"], "INC-5002");
+    // Every member is linked to it (the first three by the declaring ticket, the later
+    // ones in their own update) and none of the others. The fifth account makes it a
+    // P0 (the policy's size): every member is raised to urgent.
+    let links = |id: &str| -> Vec<&Value> {
+        let path = format!("/api/v2/tickets/{id}.json");
+        calls
+            .iter()
+            .filter(|c| c["path"] == path.as_str() && c["body"]["ticket"]["problem_id"].is_u64())
+            .collect()
+    };
+    for id in ["5002", "5003", "5005", "5006", "5007"] {
+        let l = links(id);
+        assert!(!l.is_empty(), "{id} is linked");
+        assert!(
+            l.iter()
+                .all(|c| c["body"]["ticket"]["problem_id"] == 900000001),
+            "{id}: {l:?}"
+        );
+        assert!(
+            l.iter()
+                .any(|c| c["body"]["ticket"]["priority"] == "urgent"),
+            "{id} raised to urgent: {l:?}"
+        );
+    }
+    let linked: Vec<String> = calls
+        .iter()
+        .filter(|c| c["body"]["ticket"]["problem_id"].is_u64())
+        .map(|c| c["path"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        !linked
+            .iter()
+            .any(|p| p.contains("5001") || p.contains("5004"))
+    );
+
+    // On-call heard once.
+    let alerts = read_json(&out.join("incident_alerts_log.json"));
+    let alerts = alerts.as_array().unwrap();
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0]["kind"], "incident");
+    assert_eq!(alerts[0]["recipients"][0], "oncall@example.com");
+
+    // Decisions after the declaration carry the incident and at least P1; the
+    // dashboard and metrics show it, scored against the labels.
+    let results = read_json(&out.join("triage_results.json"));
+    for r in results.as_array().unwrap() {
+        let id = r["ticket_id"].as_str().unwrap();
+        if ["5005", "5006", "5007"].contains(&id) {
+            assert_eq!(r["incident"]["id"], "INC-5002", "{id}");
+            assert!(
+                matches!(r["priority"].as_str(), Some("P0" | "P1")),
+                "{id}: {r}"
+            );
+        } else {
+            assert!(r.get("incident").is_none(), "{id}");
+        }
+        assert!(r["sla"]["first_response_due"].is_i64(), "{id}");
+    }
+    let metrics = read_json(&out.join("metrics_summary.json"));
+    assert_eq!(metrics["incidents"]["declared"], 1);
+    assert_eq!(metrics["incidents"]["members"], 5);
+    assert_eq!(
+        read_json(&out.join("incident_alerts_log.json"))[0]["priority"],
+        "P1",
+        "on-call heard once, when it was declared"
+    );
+    let score = &metrics["incidents"]["score"];
+    assert_eq!(score["precision"], 1.0);
+    assert_eq!(score["recall"], 1.0);
+    assert_eq!(score["false_incidents"], 0);
+    assert_eq!(score["per_outage"][0]["before_declared"], 2);
+    let page = std::fs::read_to_string(out.join("triage_report.html")).unwrap();
+    assert!(page.contains("id=\"incidents\""));
+    assert!(page.contains("data-incident=\"INC-5002\""));
 }

@@ -1,6 +1,8 @@
-//! Guardian and Opportunity alerts: who gets them, their deterministic ids (so that a
-//! redelivered ticket never alerts twice), and their rendering as e-mail (text + HTML)
-//! and as a Slack Block Kit message.
+//! Alerts: Guardian and Opportunity for one ticket, an incident across accounts for
+//! on-call, and a service-level clock at risk for a team's lead. Who gets them, their
+//! deterministic ids (so that a redelivered ticket never alerts twice, an incident
+//! alerts once, and a clock warns once per ticket and stage), and their rendering as
+//! e-mail (text + HTML) and as a Slack Block Kit message.
 
 use base64::Engine as _;
 use maud::{Markup, html};
@@ -9,6 +11,8 @@ use serde_json::json;
 
 use crate::accounts::AccountDirectory;
 use crate::domain::{Decision, Intent, Priority, RiskLevel, Team, Ticket};
+use crate::incident::Incident;
+use crate::sla::{SlaState, Stage};
 use crate::text::truncate_words;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -16,6 +20,9 @@ use crate::text::truncate_words;
 pub enum AlertKind {
     Guardian,
     Opportunity,
+    Incident,
+    #[serde(rename = "sla")]
+    SlaWarning,
 }
 
 impl AlertKind {
@@ -23,6 +30,8 @@ impl AlertKind {
         match self {
             AlertKind::Guardian => "guardian",
             AlertKind::Opportunity => "opportunity",
+            AlertKind::Incident => "incident",
+            AlertKind::SlaWarning => "sla",
         }
     }
 }
@@ -33,6 +42,10 @@ pub struct AlertRouting {
     /// Guardian alerts for accounts without a Key Account Manager on file.
     pub guardian_email: String,
     pub opportunity_email: String,
+    /// Incidents across accounts.
+    pub oncall_email: String,
+    /// Service-level warnings for a team without a lead on file.
+    pub sla_email: String,
     /// `https://{subdomain}.zendesk.com`; tickets link to `/agent/tickets/{id}`.
     pub zendesk_url: Option<String>,
     pub dashboard_url: Option<String>,
@@ -43,6 +56,8 @@ impl Default for AlertRouting {
         Self {
             guardian_email: "guardian-alerts@example.com".to_string(),
             opportunity_email: "sales-opportunities@example.com".to_string(),
+            oncall_email: "oncall@example.com".to_string(),
+            sla_email: "support-leads@example.com".to_string(),
             zendesk_url: None,
             dashboard_url: None,
         }
@@ -100,10 +115,7 @@ pub fn alerts_for(
     routing: &AlertRouting,
 ) -> Vec<Alert> {
     let account = accounts.find(ticket.organization_id.as_deref(), &ticket.customer_name);
-    let ticket_url = match (&routing.zendesk_url, decision.ticket_id.zendesk_number()) {
-        (Some(base), Some(n)) => Some(format!("{}/agent/tickets/{n}", base.trim_end_matches('/'))),
-        _ => None,
-    };
+    let ticket_url = ticket_url(routing, decision.ticket_id.zendesk_number());
     let snippet = truncate_words(
         &format!("{} {}", ticket.subject.trim(), ticket.description.trim()),
         240,
@@ -157,6 +169,120 @@ pub fn alerts_for(
     out
 }
 
+fn ticket_url(routing: &AlertRouting, number: Option<u64>) -> Option<String> {
+    match (&routing.zendesk_url, number) {
+        (Some(base), Some(n)) => Some(format!("{}/agent/tickets/{n}", base.trim_end_matches('/'))),
+        _ => None,
+    }
+}
+
+/// The one alert of an incident, for on-call: its members and its problem ticket.
+pub fn incident_alert(incident: &Incident, routing: &AlertRouting) -> Alert {
+    let first = incident.members.first();
+    let minutes = (incident.last_at - incident.first_at).max(0) / 60;
+    let mut reasons = vec![format!(
+        "{} accounts reported the same failure within {minutes} minutes",
+        incident.accounts()
+    )];
+    reasons.extend(
+        incident
+            .members
+            .iter()
+            .map(|m| format!("{} ({}): {}", m.ticket_id, m.customer_name, m.subject)),
+    );
+    Alert {
+        alert_id: alert_id(AlertKind::Incident, &incident.id),
+        kind: AlertKind::Incident,
+        ticket_id: incident
+            .problem_id
+            .map_or_else(|| incident.declared_by.to_string(), |p| p.to_string()),
+        customer_name: format!("{} accounts", incident.accounts()),
+        subject: incident.title.clone(),
+        priority: incident.level,
+        team: incident.team,
+        agent_id: None,
+        mrr: None,
+        risk_score: 0,
+        risk_level: RiskLevel::Low,
+        intents: Vec::new(),
+        confidence: 0.0,
+        reasons,
+        recommended_actions: vec![
+            "Confirm the failure and post a status update; answer the problem ticket once and Zendesk answers every linked ticket.".to_string(),
+        ],
+        snippet: first.map(|m| m.subject.clone()).unwrap_or_default(),
+        recipients: vec![routing.oncall_email.clone()],
+        kam_name: None,
+        renewal_date: None,
+        ticket_url: ticket_url(routing, incident.problem_id),
+        dashboard_url: routing.dashboard_url.clone(),
+    }
+}
+
+/// A service-level warning for the team's lead: once per ticket and stage (the id
+/// names both).
+pub fn sla_alert(
+    ticket: &Ticket,
+    decision: &Decision,
+    warning: SlaWarning,
+    lead: Option<&str>,
+    routing: &AlertRouting,
+) -> Alert {
+    let SlaWarning { stage, state, due } = warning;
+    let due_text = time::OffsetDateTime::from_unix_timestamp(due)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default();
+    Alert {
+        alert_id: alert_id(
+            AlertKind::SlaWarning,
+            &format!("{}-{}", stage.as_str(), decision.ticket_id),
+        ),
+        kind: AlertKind::SlaWarning,
+        ticket_id: decision.ticket_id.to_string(),
+        customer_name: ticket.customer_name.clone(),
+        subject: ticket.subject.clone(),
+        priority: decision.priority,
+        team: decision.team,
+        agent_id: decision.agent_id.clone(),
+        mrr: ticket.mrr,
+        risk_score: decision.guardian.risk_score,
+        risk_level: decision.guardian.level,
+        intents: Vec::new(),
+        confidence: 0.0,
+        reasons: vec![format!(
+            "The {} target ({} priority) is {} (due {due_text})",
+            stage.label(),
+            decision.priority,
+            state.label()
+        )],
+        recommended_actions: vec![format!(
+            "Make sure someone owns the ticket and sends the {} before it is due.",
+            stage.label()
+        )],
+        snippet: truncate_words(
+            &format!("{} {}", ticket.subject.trim(), ticket.description.trim()),
+            240,
+        ),
+        recipients: vec![lead.map_or_else(|| routing.sla_email.clone(), str::to_string)],
+        kam_name: None,
+        renewal_date: None,
+        ticket_url: ticket_url(routing, decision.ticket_id.zendesk_number()),
+        dashboard_url: routing.dashboard_url.clone(),
+    }
+}
+
+/// A clock to warn about: its stage, where it stands, when it is due.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SlaWarning {
+    pub stage: Stage,
+    pub state: SlaState,
+    pub due: i64,
+}
+
 /// An alert rendered as an e-mail.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Email {
@@ -198,6 +324,28 @@ fn titles(alert: &Alert) -> (String, String) {
                 ),
             )
         }
+        AlertKind::Incident => (
+            format!("Incident: {} ({})", alert.customer_name, alert.priority),
+            format!(
+                "[Incident {}] {}: {}",
+                alert.priority,
+                alert.customer_name,
+                truncate_words(&alert.subject, 60)
+            ),
+        ),
+        AlertKind::SlaWarning => (
+            alert
+                .reasons
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "Service-level target at risk".to_string()),
+            format!(
+                "[SLA] {} {}: {}",
+                alert.ticket_id,
+                alert.priority,
+                truncate_words(&alert.subject, 60)
+            ),
+        ),
     }
 }
 
@@ -259,8 +407,9 @@ fn intents_text(intents: &[Intent]) -> String {
 
 fn email_html(alert: &Alert, headline: &str) -> Markup {
     let accent = match alert.kind {
-        AlertKind::Guardian => "#b42318",
+        AlertKind::Guardian | AlertKind::Incident => "#b42318",
         AlertKind::Opportunity => "#067647",
+        AlertKind::SlaWarning => "#b54708",
     };
     html! {
         (maud::DOCTYPE)

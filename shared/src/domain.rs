@@ -90,6 +90,11 @@ pub struct Ticket {
 }
 
 impl Ticket {
+    /// When the ticket was written (epoch seconds), if `created_at` is readable.
+    pub fn created_epoch(&self) -> Option<i64> {
+        self.created_at.as_deref().and_then(parse_time)
+    }
+
     /// The key under which this customer's tickets are grouped for history.
     pub fn customer_key(&self) -> String {
         match &self.organization_id {
@@ -97,6 +102,32 @@ impl Ticket {
             _ => format!("name:{}", crate::text::fold(self.customer_name.trim())),
         }
     }
+}
+
+/// A time as tickets give it (RFC 3339, `2025-11-14 09:23[:45]` or a date, the last
+/// three read as UTC), in epoch seconds.
+pub fn parse_time(t: &str) -> Option<i64> {
+    use time::format_description::well_known::Rfc3339;
+    use time::macros::format_description;
+    let t = t.trim();
+    if let Ok(at) = time::OffsetDateTime::parse(t, &Rfc3339) {
+        return Some(at.unix_timestamp());
+    }
+    time::PrimitiveDateTime::parse(
+        t,
+        format_description!("[year]-[month]-[day] [hour]:[minute]"),
+    )
+    .or_else(|_| {
+        time::PrimitiveDateTime::parse(
+            t,
+            format_description!("[year]-[month]-[day] [hour]:[minute]:[second]"),
+        )
+    })
+    .or_else(|_| {
+        time::Date::parse(t, format_description!("[year]-[month]-[day]")).map(|d| d.midnight())
+    })
+    .ok()
+    .map(|at| at.assume_utc().unix_timestamp())
 }
 
 macro_rules! string_enum {
@@ -313,6 +344,37 @@ pub struct Decision {
     pub needs_review: bool,
     pub reasons: Vec<String>,
     pub engine: EngineKind,
+    /// The incident across accounts this ticket belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident: Option<IncidentRef>,
+    /// The ticket's service-level clock (due times by the policy's targets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sla: Option<SlaClock>,
+}
+
+/// What a decision records about its incident.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IncidentRef {
+    pub id: String,
+    /// This ticket declared the incident (its delivery creates the problem ticket).
+    pub declared: bool,
+    /// Accounts in the incident when this ticket was decided.
+    pub accounts: usize,
+    /// The Zendesk problem ticket, when known at decision time.
+    pub problem_id: Option<u64>,
+}
+
+/// A ticket's service-level clock: due times (epoch seconds) by the policy's targets
+/// (see [`crate::sla`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlaClock {
+    /// When the clock started: the ticket's creation.
+    pub started_at: i64,
+    pub first_response_due: i64,
+    pub resolution_due: i64,
+    /// The MRR tier whose tighter targets apply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
 }
 
 /// What the engine knows about the account beyond the ticket.

@@ -4,13 +4,15 @@
 //! sent only when every channel accepted it. A duplicate delivery finds it sent; a
 //! racing instance finds it claimed; a crashed sender's lease runs out and the alert is
 //! claimed again. When one channel fails, the ledger keeps the channels that took the
-//! alert and the retry sends through the others only.
+//! alert and the retry sends through the others only. The scheduled report queues
+//! service-level warnings the same way ([`warn_sla`]).
 
 use async_trait::async_trait;
 
-use crate::alerts::Alert;
+use crate::alerts::{Alert, AlertRouting, SlaWarning, sla_alert};
+use crate::engine::agents::AgentDirectory;
 use crate::messages::AlertMessage;
-use crate::ports::{AlertLedger, AlertSink, Claim, Delivery, Notifier, PortError, Queue};
+use crate::ports::{AlertLedger, AlertSink, Claim, Decided, Delivery, Notifier, PortError, Queue};
 
 /// The triage stage's alert sink in AWS: ledger, then the alerts queue.
 pub struct QueuedAlertSink<'a> {
@@ -32,6 +34,51 @@ impl AlertSink for QueuedAlertSink<'_> {
         })?;
         self.queue.send(body).await
     }
+}
+
+/// Warns the team's lead about each running service-level clock of `decided` past the
+/// policy's share at `now`: once per ticket and stage (the ledger keeps the warning's
+/// id; a warning recorded before is not queued again). Returns the warnings queued.
+pub async fn warn_sla(
+    decided: &[Decided],
+    now: i64,
+    warn_at: f64,
+    agents: &AgentDirectory,
+    routing: &AlertRouting,
+    ledger: &dyn AlertLedger,
+    queue: &dyn Queue,
+) -> Result<u32, PortError> {
+    let mut queued = 0;
+    for d in decided {
+        let Some(clock) = &d.decision.sla else {
+            continue;
+        };
+        for (stage, state) in clock.warnings(&d.progress, now, warn_at) {
+            let lead = agents
+                .teams
+                .get(&d.decision.team)
+                .and_then(|t| t.lead_email.as_deref());
+            let warning = SlaWarning {
+                stage,
+                state,
+                due: clock.due(stage),
+            };
+            let alert = sla_alert(&d.ticket, &d.decision, warning, lead, routing);
+            if !ledger.record(&alert).await? {
+                continue;
+            }
+            let body = serde_json::to_string(&AlertMessage::new(&alert.alert_id)).map_err(|e| {
+                PortError::Rejected {
+                    service: "queue",
+                    message: e.to_string(),
+                }
+            })?;
+            queue.send(body).await?;
+            tracing::info!(ticket_id = %d.decision.ticket_id, stage = stage.as_str(), state = state.label(), "service-level warning queued");
+            queued += 1;
+        }
+    }
+    Ok(queued)
 }
 
 /// What happened to one alert.

@@ -3,7 +3,8 @@
 //!
 //! Columns: `ticket_id,customer_name,subject,description,actual_priority,channel,
 //! timestamp,mrr` in any order; extra columns are ignored. Label columns
-//! (`actual_priority`, `actual_team`, `actual_churn`, `actual_opportunity`) are read into
+//! (`actual_priority`, `actual_team`, `actual_churn`, `actual_opportunity`,
+//! `actual_language`, `actual_incident`) are read into
 //! [`Labels`], kept apart from the [`Ticket`] that the engine sees.
 
 use std::io::Read;
@@ -21,6 +22,9 @@ pub struct Labels {
     pub opportunity: Option<bool>,
     /// The ticket's language as labelled (`actual_language`), for per-language figures.
     pub language: Option<String>,
+    /// The outage the ticket belongs to (`actual_incident`; empty: normal traffic), for
+    /// scoring incidents across accounts.
+    pub incident: Option<String>,
 }
 
 impl Labels {
@@ -92,21 +96,7 @@ const KNOWN_CHANNELS: &[&str] = &[
 
 /// Whether a timestamp reads as one (`2025-11-14 09:23[:45]`, `2025-11-14`, RFC 3339).
 fn readable_time(t: &str) -> bool {
-    use time::format_description::well_known::Rfc3339;
-    use time::macros::format_description;
-    let t = t.trim();
-    time::OffsetDateTime::parse(t, &Rfc3339).is_ok()
-        || time::PrimitiveDateTime::parse(
-            t,
-            format_description!("[year]-[month]-[day] [hour]:[minute]"),
-        )
-        .is_ok()
-        || time::PrimitiveDateTime::parse(
-            t,
-            format_description!("[year]-[month]-[day] [hour]:[minute]:[second]"),
-        )
-        .is_ok()
-        || time::Date::parse(t, format_description!("[year]-[month]-[day]")).is_ok()
+    crate::domain::parse_time(t).is_some()
 }
 
 /// Problems that make the whole file unusable.
@@ -139,6 +129,7 @@ struct Columns {
     actual_churn: Option<usize>,
     actual_opportunity: Option<usize>,
     actual_language: Option<usize>,
+    actual_incident: Option<usize>,
 }
 
 /// Reads tickets row by row. Iterate it for rows; problems are yielded as `Err`.
@@ -204,6 +195,7 @@ impl<R: Read> TicketReader<R> {
             actual_churn: find("actual_churn"),
             actual_opportunity: find("actual_opportunity"),
             actual_language: find("actual_language"),
+            actual_incident: find("actual_incident"),
         };
         if columns.subject.is_none() && columns.description.is_none() {
             return Err(InputError::MissingColumn("description", listed));
@@ -384,6 +376,14 @@ impl<R: Read> TicketReader<R> {
         );
         if !language.is_empty() {
             labels.language = Some(language.to_ascii_lowercase());
+        }
+        if self.columns.actual_incident.is_some() {
+            let outage = field(
+                self.columns.actual_incident,
+                "actual_incident",
+                &mut warnings,
+            );
+            labels.incident = Some(outage.trim().to_string());
         }
         for w in warnings {
             self.pending.push_back(Item::Issue(InputIssue {

@@ -9,6 +9,8 @@ pub mod domain;
 pub mod engine;
 pub mod eval;
 pub mod fanout;
+pub mod followup;
+pub mod incident;
 pub mod input;
 #[cfg(feature = "learn")]
 pub mod learn;
@@ -20,6 +22,7 @@ pub mod ports;
 pub mod redact;
 pub mod report;
 pub mod settings;
+pub mod sla;
 pub mod text;
 pub mod webhook;
 pub mod zendesk;

@@ -17,6 +17,10 @@ pub struct TriageMessage {
     pub ticket_id: TicketId,
     /// The webhook invocation that delivered the ticket (for tracing).
     pub invocation_id: String,
+    /// A customer's follow-up comment to re-triage the ticket after (stored with the
+    /// ticket); absent for a new ticket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment_id: Option<String>,
 }
 
 /// Ask the fan-out function to deliver a stored alert.
@@ -47,6 +51,19 @@ impl TriageMessage {
             version: VERSION,
             ticket_id,
             invocation_id: invocation_id.into(),
+            comment_id: None,
+        }
+    }
+
+    /// Re-triage a ticket after a follow-up comment.
+    pub fn follow_up(
+        ticket_id: TicketId,
+        invocation_id: impl Into<String>,
+        comment_id: impl Into<String>,
+    ) -> Self {
+        Self {
+            comment_id: Some(comment_id.into()),
+            ..Self::new(ticket_id, invocation_id)
         }
     }
 

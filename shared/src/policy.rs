@@ -50,6 +50,8 @@ pub struct Policy {
     pub calibration: Calibration,
     pub llm: LlmPolicy,
     pub model: ModelPolicy,
+    pub incidents: IncidentPolicy,
+    pub sla: SlaPolicy,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -297,6 +299,68 @@ pub struct ModelPolicy {
     pub languages: Vec<String>,
 }
 
+/// When tickets from different accounts form an incident (see [`crate::incident`]).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentPolicy {
+    pub enabled: bool,
+    /// The sliding window in which similar tickets add up.
+    pub window_minutes: i64,
+    /// Estimated Jaccard similarity of two tickets' content words from which they
+    /// describe the same failure.
+    pub similarity: f64,
+    /// Distinct accounts that make an incident...
+    pub min_accounts: usize,
+    /// ...or this many when one of them pays at least `enterprise_mrr`.
+    pub enterprise_min_accounts: usize,
+    pub enterprise_mrr: f64,
+    /// Members are raised to at least this priority...
+    pub raise_to: Priority,
+    /// ...and to P0 once this many accounts reported the failure.
+    pub p0_accounts: usize,
+    /// An incident takes new members until this long after its latest one.
+    pub idle_minutes: i64,
+    /// Only tickets decided at this priority or higher count (questions and how-tos,
+    /// decided lower, do not).
+    pub max_priority: Priority,
+}
+
+impl IncidentPolicy {
+    /// The priority members of an incident of `accounts` accounts are raised to.
+    pub fn level_for(&self, accounts: usize) -> Priority {
+        if accounts >= self.p0_accounts {
+            Priority::P0
+        } else {
+            self.raise_to
+        }
+    }
+}
+
+/// A tighter target for accounts from an MRR up.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlaTier {
+    pub name: String,
+    pub min_mrr: f64,
+    /// Targets are multiplied by this (0-1).
+    pub factor: f64,
+}
+
+/// Service-level targets (see [`crate::sla`]).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlaPolicy {
+    /// Minutes to the first public reply, per priority.
+    pub first_response_minutes: BTreeMap<Priority, i64>,
+    /// Minutes to the ticket being solved, per priority.
+    pub resolution_minutes: BTreeMap<Priority, i64>,
+    /// Tighter targets for high-MRR accounts (the tier with the highest `min_mrr` at
+    /// or below the account's MRR applies).
+    pub tiers: Vec<SlaTier>,
+    /// The team lead is warned once this share of a target has elapsed.
+    pub warn_at: f64,
+}
+
 impl Policy {
     /// Reads and validates a policy file.
     pub fn load(path: &Path) -> Result<Self, PolicyError> {
@@ -527,6 +591,56 @@ impl Policy {
         positive("model.full_coverage", m.full_coverage)?;
         unit("model.unknown_language_factor", m.unknown_language_factor)?;
         unit("model.no_signal_factor", m.no_signal_factor)?;
+
+        let i = &self.incidents;
+        if !(1..=1_440).contains(&i.window_minutes) {
+            return Err(invalid(
+                "incidents.window_minutes",
+                "must be between 1 and 1440",
+            ));
+        }
+        if !(i.window_minutes..=10_080).contains(&i.idle_minutes) {
+            return Err(invalid(
+                "incidents.idle_minutes",
+                "must be at least window_minutes and at most 10080 (a week)",
+            ));
+        }
+        unit("incidents.similarity", i.similarity)?;
+        positive("incidents.similarity", i.similarity)?;
+        if i.enterprise_min_accounts < 2 || i.min_accounts < i.enterprise_min_accounts {
+            return Err(invalid(
+                "incidents.min_accounts",
+                "must satisfy 2 <= enterprise_min_accounts <= min_accounts",
+            ));
+        }
+        if i.p0_accounts < i.min_accounts {
+            return Err(invalid(
+                "incidents.p0_accounts",
+                "must be at least min_accounts",
+            ));
+        }
+        finite("incidents.enterprise_mrr", i.enterprise_mrr)?;
+
+        let sla = &self.sla;
+        for (key, targets) in [
+            ("sla.first_response_minutes", &sla.first_response_minutes),
+            ("sla.resolution_minutes", &sla.resolution_minutes),
+        ] {
+            for prio in Priority::ALL {
+                match targets.get(prio) {
+                    Some(m) if *m > 0 => {}
+                    Some(_) => return Err(invalid(format!("{key}.{prio}"), "must be positive")),
+                    None => return Err(invalid(format!("{key}.{prio}"), "missing")),
+                }
+            }
+        }
+        for (n, t) in sla.tiers.iter().enumerate() {
+            unit(&format!("sla.tiers[{n}].factor"), t.factor)?;
+            positive(&format!("sla.tiers[{n}].factor"), t.factor)?;
+            finite(&format!("sla.tiers[{n}].min_mrr"), t.min_mrr)?;
+        }
+        unit("sla.warn_at", sla.warn_at)?;
+        positive("sla.warn_at", sla.warn_at)?;
         Ok(())
     }
 

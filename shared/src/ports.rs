@@ -11,8 +11,11 @@ use serde_json::Value;
 use crate::alerts::Alert;
 use crate::domain::{AccountContext, Decision, Ticket, TicketId};
 use crate::engine::agents::AgentLoad;
+use crate::followup::{Change, FollowUp};
+use crate::incident::{Incident, Sighting};
 use crate::messages::TriageMessage;
 use crate::redact::Redactions;
+use crate::sla::Progress;
 use crate::zendesk::ZendeskCall;
 
 /// A failure behind a port, classified by what the caller should do about it.
@@ -61,6 +64,9 @@ pub struct StoredDecision {
     pub noted: bool,
     /// Zendesk was updated and the alerts were handed over.
     pub completed: bool,
+    /// Follow-ups that revised the decision (0: as first decided).
+    #[serde(default)]
+    pub revision: u32,
 }
 
 /// The answer to a claim on a ticket before any side effect.
@@ -85,6 +91,8 @@ pub enum Receipt {
     Duplicate,
     /// Recorded before, but the earlier attempt stopped before enqueueing: enqueue now.
     NotYetQueued,
+    /// A comment on a ticket that is not stored (never triaged here): nothing to do.
+    UnknownTicket,
 }
 
 /// A ticket as stored at intake.
@@ -101,6 +109,9 @@ pub struct Decided {
     pub ticket: Ticket,
     pub decision: Decision,
     pub llm: Option<LlmUsage>,
+    /// What Zendesk reported since (answered, solved): stops service-level clocks.
+    #[serde(default)]
+    pub progress: Progress,
 }
 
 /// Ticket state: received tickets, decisions (written once), customer history and
@@ -154,6 +165,33 @@ pub trait TicketStore: Send + Sync {
     async fn mark_noted(&self, id: &TicketId) -> Result<(), PortError>;
     /// Marks the ticket's side effects as done.
     async fn mark_completed(&self, id: &TicketId) -> Result<(), PortError>;
+    /// Records what Zendesk reported (the first reply, solved); an earlier time
+    /// recorded stays. `false` when the ticket is not stored (not one triaged here).
+    async fn record_progress(&self, id: &TicketId, progress: &Progress) -> Result<bool, PortError>;
+    /// Records a customer's comment on a stored ticket, once per webhook delivery
+    /// (receipts as for [`TicketStore::receive`]; [`Receipt::UnknownTicket`] when the
+    /// ticket is not stored).
+    async fn receive_comment(
+        &self,
+        id: &TicketId,
+        comment: &FollowUp,
+        invocation_id: &str,
+    ) -> Result<Receipt, PortError>;
+    /// The ticket's follow-up comments, oldest first.
+    async fn comments(&self, id: &TicketId) -> Result<Vec<FollowUp>, PortError>;
+    /// Replaces the stored decision after a follow-up and logs the change, if the
+    /// decision is still at `change.revision - 1`: `false` when another follow-up
+    /// revised it meanwhile (read it again).
+    async fn revise(
+        &self,
+        id: &TicketId,
+        decision: &Decision,
+        change: &Change,
+    ) -> Result<bool, PortError>;
+    /// The ticket's change log, oldest first.
+    async fn changes(&self, id: &TicketId) -> Result<Vec<Change>, PortError>;
+    /// Notes that a change's Zendesk note and alerts are out.
+    async fn mark_change_applied(&self, id: &TicketId, revision: u32) -> Result<(), PortError>;
 }
 
 /// A message queue (the triage queue, the alerts queue).
@@ -217,6 +255,38 @@ pub trait ZendeskPort: Send + Sync {
     async fn apply(&self, calls: &[ZendeskCall], replay: bool) -> Result<(), PortError>;
     /// Reads a ticket (with its organization) when a webhook carried only its id.
     async fn fetch_ticket(&self, number: u64) -> Result<Ticket, PortError>;
+    /// Creates a ticket (`{"ticket": {...}}`) unless one with `external_id` exists
+    /// already (an earlier attempt created it): the ticket's number either way.
+    async fn create_ticket(&self, external_id: &str, body: &Value) -> Result<u64, PortError>;
+}
+
+/// An incident as stored, with the version a replacement must name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredIncident {
+    pub incident: Incident,
+    pub version: u64,
+}
+
+/// Sightings and incidents for the look-up across accounts (see [`crate::incident`]).
+/// Every change to an incident is a compare-and-swap on its version, so that
+/// concurrent deliveries never lose a member or open an incident twice.
+#[async_trait]
+pub trait IncidentStore: Send + Sync {
+    /// Records a decided ticket's sighting (again: no change).
+    async fn record(&self, sighting: &Sighting) -> Result<(), PortError>;
+    /// Sightings of tickets written from `since` to `until` (epoch seconds).
+    async fn sightings(&self, since: i64, until: i64) -> Result<Vec<Sighting>, PortError>;
+    /// Incidents with a member written from `since` on, whose first member is at most
+    /// a day older than `since`.
+    async fn incidents(&self, since: i64) -> Result<Vec<StoredIncident>, PortError>;
+    /// The incident with this id.
+    async fn incident(&self, id: &str) -> Result<Option<StoredIncident>, PortError>;
+    /// Stores a new incident (version 1) unless one with its id exists: `false` when
+    /// another delivery opened it first.
+    async fn open(&self, incident: &Incident) -> Result<bool, PortError>;
+    /// Replaces the incident if it is still at `version`: `false` when it changed
+    /// meanwhile (read it again and retry).
+    async fn replace(&self, incident: &Incident, version: u64) -> Result<bool, PortError>;
 }
 
 /// Where the triage stage hands alerts over: a queue in AWS, the notifiers locally.

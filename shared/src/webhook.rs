@@ -83,6 +83,8 @@ pub enum PayloadError {
     NotTicketEvent(String),
     #[error("ticket id is missing or not a number")]
     BadId,
+    #[error("a comment event without a comment")]
+    NoComment,
 }
 
 /// A ticket as a webhook delivered it.
@@ -129,10 +131,120 @@ fn tags(v: Option<&Value>) -> Vec<String> {
     }
 }
 
+/// A comment as a webhook delivered it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comment {
+    pub id: String,
+    pub body: String,
+    pub public: bool,
+    /// Written by an agent (staff), not by the customer.
+    pub from_agent: bool,
+    /// When it was written (epoch seconds), when the webhook says.
+    pub at: Option<i64>,
+}
+
+/// What a webhook reports.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A ticket to triage (a trigger's body, or `ticket.created`).
+    Ticket(Incoming),
+    /// A comment on a ticket (`ticket.comment_added`, or a trigger's body with a
+    /// `comment` object).
+    Comment { ticket: Incoming, comment: Comment },
+    /// The ticket's status changed (`ticket.status_changed`, or a trigger's body with
+    /// `"event": "status_changed"`), to `status` (lower case).
+    Status {
+        ticket: Incoming,
+        status: String,
+        at: Option<i64>,
+    },
+}
+
+fn flag(v: Option<&Value>) -> Option<bool> {
+    match v? {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "true" | "yes" | "1" => Some(true),
+            "false" | "no" | "0" => Some(false),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn time_of(v: Option<&Value>) -> Option<i64> {
+    text(v).and_then(|t| crate::domain::parse_time(&t))
+}
+
+/// Reads a webhook: a new ticket, a comment, or a status change, in either payload
+/// shape. Comment and status events of the event-subscription kind carry the change
+/// in `event` (`event.comment` with `author.is_staff` and `is_public`;
+/// `event.current` for the status).
+pub fn event(body: &[u8]) -> Result<Event, PayloadError> {
+    let v: Value =
+        serde_json::from_slice(body).map_err(|e| PayloadError::NotJson(e.to_string()))?;
+    let incoming = read(&v)?;
+    let change = v.get("event");
+    let kind = v
+        .get("type")
+        .and_then(Value::as_str)
+        .map(|k| k.trim_start_matches("zen:event-type:ticket.").to_string())
+        .or_else(|| change.and_then(Value::as_str).map(str::to_string))
+        .unwrap_or_default();
+    let comment = change
+        .and_then(|e| e.get("comment"))
+        .filter(|c| c.is_object())
+        .or_else(|| v.get("comment").filter(|c| c.is_object()));
+    match (kind.as_str(), comment) {
+        ("comment_added", Some(c)) | ("", Some(c)) => {
+            let author = c.get("author");
+            let role = text(
+                author
+                    .and_then(|a| a.get("role"))
+                    .or_else(|| c.get("author_role")),
+            )
+            .map(|r| r.to_ascii_lowercase());
+            let from_agent = flag(author.and_then(|a| a.get("is_staff")))
+                .or_else(|| flag(c.get("from_agent")))
+                .or_else(|| role.map(|r| r == "agent" || r == "admin"))
+                .unwrap_or(false);
+            Ok(Event::Comment {
+                comment: Comment {
+                    id: text(c.get("id")).unwrap_or_default(),
+                    body: text(c.get("body").or_else(|| c.get("value"))).unwrap_or_default(),
+                    public: flag(c.get("is_public").or_else(|| c.get("public"))).unwrap_or(true),
+                    from_agent,
+                    at: time_of(c.get("created_at")).or_else(|| time_of(v.get("time"))),
+                },
+                ticket: incoming,
+            })
+        }
+        ("status_changed", _) => {
+            let status = change
+                .and_then(|e| text(e.get("current")))
+                .or_else(|| v.get("ticket").and_then(|t| text(t.get("status"))))
+                .or_else(|| v.get("detail").and_then(|t| text(t.get("status"))))
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            Ok(Event::Status {
+                ticket: incoming,
+                status,
+                at: time_of(v.get("time")),
+            })
+        }
+        ("comment_added", None) => Err(PayloadError::NoComment),
+        _ => Ok(Event::Ticket(incoming)),
+    }
+}
+
 /// Reads either payload shape.
 pub fn parse(body: &[u8]) -> Result<Incoming, PayloadError> {
     let v: Value =
         serde_json::from_slice(body).map_err(|e| PayloadError::NotJson(e.to_string()))?;
+    read(&v)
+}
+
+fn read(v: &Value) -> Result<Incoming, PayloadError> {
     let (t, event) = if let Some(t) = v.get("ticket").filter(|t| t.is_object()) {
         (t, false)
     } else if let Some(kind) = v.get("type").and_then(Value::as_str) {

@@ -13,6 +13,8 @@ use serde_json::json;
 
 use crate::domain::{Decision, Intent};
 use crate::engine::agents::AgentDirectory;
+use crate::followup::Change;
+use crate::incident::{Incident, Member};
 use crate::policy::Policy;
 
 /// One Zendesk API call.
@@ -59,7 +61,19 @@ pub fn tags(decision: &Decision) -> Vec<String> {
     if decision.needs_review {
         tags.push(NEEDS_REVIEW_TAG.to_string());
     }
+    if let Some(i) = &decision.incident {
+        tags.push(INCIDENT_TAG.to_string());
+        tags.push(incident_tag(&i.id));
+    }
     tags
+}
+
+/// The tag of every ticket in an incident across accounts (problem ticket included).
+pub const INCIDENT_TAG: &str = "triage_incident";
+
+/// The tag naming one incident (`inc-f-0001`).
+pub fn incident_tag(id: &str) -> String {
+    id.to_ascii_lowercase()
 }
 
 /// The tag of a decision a person should check (low confidence, or a possible P0
@@ -248,6 +262,10 @@ pub fn plan(
     if !custom.is_empty() {
         ticket.insert("custom_fields".into(), json!(custom));
     }
+    if let Some(problem) = decision.incident.as_ref().and_then(|i| i.problem_id) {
+        ticket.insert("type".into(), json!("incident"));
+        ticket.insert("problem_id".into(), json!(problem));
+    }
     ticket.insert(
         "comment".into(),
         json!({"body": internal_note(decision, agents), "public": false}),
@@ -277,6 +295,153 @@ pub fn plan(
         });
     }
     calls
+}
+
+/// The problem ticket of an incident (`POST /api/v2/tickets.json`), with the
+/// incident's id as `external_id` so that a retry finds it instead of creating another.
+pub fn problem_ticket(incident: &Incident, agents: &AgentDirectory) -> serde_json::Value {
+    let mut body = format!(
+        "[Automated triage: incident across accounts]\n{} accounts reported the same failure between {} and {} (UTC). Their tickets are linked here as incidents: solving this problem ticket solves them all with one answer.\n\nMembers:\n",
+        incident.accounts(),
+        clock_time(incident.first_at),
+        clock_time(incident.last_at),
+    );
+    for m in &incident.members {
+        body.push_str(&format!(
+            "- {} {} ({}): {}\n",
+            clock_time(m.at),
+            m.ticket_id,
+            m.customer_name,
+            m.subject
+        ));
+    }
+    let mut ticket = json!({
+        "subject": format!("Incident: {}", incident.title),
+        "type": "problem",
+        "priority": incident.level.zendesk(),
+        "external_id": incident.id,
+        "tags": [INCIDENT_TAG, incident_tag(&incident.id)],
+        "comment": {"body": body, "public": false},
+    });
+    if let Some(g) = agents.group_id(incident.team) {
+        ticket["group_id"] = json!(g);
+    }
+    json!({ "ticket": ticket })
+}
+
+/// The calls that link a member to the incident's problem ticket: tags, then the type,
+/// `problem_id`, the incident's priority when it is higher than the member's own, and
+/// an internal note saying so.
+pub fn link_calls(incident: &Incident, member: &Member, problem_id: u64) -> Vec<ZendeskCall> {
+    let Some(number) = member.ticket_id.zendesk_number() else {
+        return Vec::new();
+    };
+    if number == problem_id {
+        return Vec::new();
+    }
+    let mut ticket = serde_json::Map::new();
+    ticket.insert("type".into(), json!("incident"));
+    ticket.insert("problem_id".into(), json!(problem_id));
+    let mut note = format!(
+        "[Automated triage: linked to incident {}]\n{} accounts reported the same failure; problem ticket #{problem_id} tracks it.\n",
+        incident.id,
+        incident.accounts()
+    );
+    if incident.level < member.priority {
+        ticket.insert("priority".into(), json!(incident.level.zendesk()));
+        note.push_str(&format!(
+            "Priority raised from {} to {} by the incident policy.\n",
+            member.priority, incident.level
+        ));
+    }
+    let reference = note_reference(&format!("{note}{}", incident.level));
+    note.push_str(&format!("\n{reference}\n"));
+    ticket.insert("comment".into(), json!({"body": note, "public": false}));
+    vec![
+        ZendeskCall {
+            method: "PUT".into(),
+            path: format!("/api/v2/tickets/{number}/tags"),
+            body: json!({ "tags": [INCIDENT_TAG, incident_tag(&incident.id)] }),
+        },
+        ZendeskCall {
+            method: "PUT".into(),
+            path: format!("/api/v2/tickets/{number}.json"),
+            body: json!({ "ticket": ticket }),
+        },
+    ]
+}
+
+/// The calls after a follow-up changed the decision: tags, and an update with the
+/// new priority (only when it rose), the Guardian and intent fields, and a note that
+/// says what changed, from what and why. None when nothing changed.
+pub fn follow_up_calls(
+    decision: &Decision,
+    change: &Change,
+    fields: &CustomFieldIds,
+) -> Vec<ZendeskCall> {
+    let Some(number) = decision.ticket_id.zendesk_number() else {
+        return Vec::new();
+    };
+    if change.changes.is_empty() {
+        return Vec::new();
+    }
+    let mut ticket = serde_json::Map::new();
+    if change.changed("priority") {
+        ticket.insert("priority".into(), json!(decision.priority.zendesk()));
+    }
+    let mut custom = Vec::new();
+    if let Some(id) = fields.guardian_risk_score {
+        custom.push(json!({"id": id, "value": decision.guardian.risk_score}));
+    }
+    if let Some(id) = fields.opportunity_intent
+        && change.changed("intents")
+    {
+        custom.push(json!({"id": id, "value": Intent::join(&decision.opportunity.intents, ",")}));
+    }
+    if !custom.is_empty() {
+        ticket.insert("custom_fields".into(), json!(custom));
+    }
+    let mut note = "[Automated triage: the customer wrote again]\nChanged:\n".to_string();
+    for c in &change.changes {
+        note.push_str(&format!(
+            "- {}: {} → {}\n",
+            c.field.replace('_', " "),
+            c.from,
+            c.to
+        ));
+    }
+    if decision.guardian.alert && (change.changed("guardian_alert") || change.changed("guardian")) {
+        note.push_str("Key Account Manager alerted.\n");
+    }
+    if change.changed("intents") {
+        note.push_str("Sales alerted.\n");
+    }
+    note.push_str("\nWhy:\n");
+    for r in &change.reasons {
+        note.push_str(&format!("- {r}\n"));
+    }
+    let reference = note_reference(&format!("{note}{}", change.revision));
+    note.push_str(&format!("\n{reference}\n"));
+    ticket.insert("comment".into(), json!({"body": note, "public": false}));
+    vec![
+        ZendeskCall {
+            method: "PUT".into(),
+            path: format!("/api/v2/tickets/{number}/tags"),
+            body: json!({ "tags": tags(decision) }),
+        },
+        ZendeskCall {
+            method: "PUT".into(),
+            path: format!("/api/v2/tickets/{number}.json"),
+            body: json!({ "ticket": ticket }),
+        },
+    ]
+}
+
+/// `HH:MM` of an epoch time, UTC.
+fn clock_time(at: i64) -> String {
+    let t =
+        time::OffsetDateTime::from_unix_timestamp(at).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!("{:02}:{:02}", t.hour(), t.minute())
 }
 
 #[cfg(test)]

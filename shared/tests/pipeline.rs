@@ -43,7 +43,7 @@ impl Harness {
             settings: PipelineSettings::default(),
             store: MemoryTicketStore::new(),
             zendesk: RecordingZendesk::new(sink()),
-            alerts: LocalAlertSink::new(sink(), sink(), vec![]),
+            alerts: LocalAlertSink::new(sink(), sink(), sink(), vec![]),
         }
     }
 
@@ -56,6 +56,7 @@ impl Harness {
             accounts: &self.accounts,
             settings: &self.settings,
             llm: None,
+            incidents: None,
         }
     }
 }

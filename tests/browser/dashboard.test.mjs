@@ -1,6 +1,7 @@
 // Renders the dashboard of a real `triage run` in headless Chromium and checks what a
 // Head of Customer Success relies on: it loads without console errors, shows every
-// section, sorts and filters the ticket table, and never runs ticket text as code.
+// section, sorts and filters the ticket table, never runs ticket text as code, and
+// shows an outage reported by several accounts as one incident on a timeline.
 //
 // TRIAGE_BIN (default target/debug/triage) and CHROMIUM (default /usr/bin/chromium)
 // may be set; SCREENSHOT=path keeps a full-page screenshot.
@@ -76,13 +77,24 @@ test('shows the KPI tiles with the run numbers', async () => {
   );
   assert.deepEqual(
     tiles.map(([l]) => l),
-    ['Tickets', 'Auto-resolution rate', 'Guardian alerts', 'Opportunity signals', 'Needs review', 'Avg processing time'],
+    [
+      'Tickets',
+      'Auto-resolution rate',
+      'Guardian alerts',
+      'Opportunity signals',
+      'Incidents',
+      'SLA at risk / breached',
+      'Needs review',
+      'Avg processing time',
+    ],
   );
   assert.equal(tiles[0][1], '32');
   const metrics = JSON.parse(readFileSync(join(work, 'out', 'metrics_summary.json'), 'utf8'));
   assert.equal(tiles[2][1], String(metrics.guardian_alerts));
   assert.equal(tiles[3][1], String(metrics.opportunity_signals));
-  assert.equal(tiles[4][1], String(metrics.needs_review));
+  assert.equal(tiles[4][1], String(metrics.incidents.declared));
+  assert.equal(tiles[5][1], `${metrics.sla.at_risk} / ${metrics.sla.breached}`);
+  assert.equal(tiles[6][1], String(metrics.needs_review));
 });
 
 test('lists the decisions that need a person, possible fires first', async () => {
@@ -163,4 +175,43 @@ test('shows ticket text as text and never runs it', async () => {
   assert.equal(await row.count(), 1);
   assert.ok((await row.locator('td.subject').textContent()).includes('<script>window.__xss=1</script>'));
   assert.equal(await page.locator('img').count(), 0);
+});
+
+test('shows an outage as one incident with its members on a timeline', async () => {
+  const rows = [
+    ['5001', 'Harbor Goods', '2025-11-03T09:00:00Z', 'Invoice copy', 'Could you send a copy of the October invoice?'],
+    ['5002', 'Kiln Coffee', '2025-11-03T09:02:00Z', 'Orders slow to sync', 'Hi, our Shopify orders seem slow to sync since 9am, about 40 orders are missing in the app.'],
+    ['5003', 'Fjord Outdoor', '2025-11-03T09:05:00Z', 'order sync delayed', 'hey, orders from shopify are syncing really slowly today, new orders missing'],
+    ['5005', 'Iris Studio', '2025-11-03T09:09:00Z', 'Shopify orders not syncing', 'Hello, new Shopify orders are not syncing to your dashboard, the last order synced an hour ago.'],
+    ['5006', 'Cedar Home', '2025-11-03T09:15:00Z', 'Sync delay on orders', 'Our orders from Shopify are delayed, the sync seems stuck and orders are missing.'],
+  ];
+  const csv = ['ticket_id,customer_name,timestamp,subject,description,mrr']
+    .concat(rows.map((r) => `${r[0]},${r[1]},${r[2]},${r[3]},"${r[4]}",2000`))
+    .join('\n');
+  const input = join(work, 'outage.csv');
+  writeFileSync(input, `${csv}\n`);
+  const out = join(work, 'outage-out');
+  execFileSync(bin, ['run', '--input', input, '--out', out, '--demo-mode', '--quiet'], { cwd: root, stdio: 'inherit' });
+  const metrics = JSON.parse(readFileSync(join(out, 'metrics_summary.json'), 'utf8'));
+  assert.equal(metrics.incidents.declared, 1);
+  const other = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+  const errors = [];
+  other.on('pageerror', (err) => errors.push(err.message));
+  await other.goto(pathToFileURL(join(out, 'triage_report.html')).href);
+  await other.waitForSelector('body[data-ready="1"]', { timeout: 10000 });
+  const cards = other.locator('#incidents .incident');
+  assert.equal(await cards.count(), 1);
+  const dots = await other.$$eval('#incidents .incident svg circle', (els) =>
+    els.map((e) => [Number(e.getAttribute('cx')), e.classList.contains('declared')]),
+  );
+  assert.equal(dots.length, metrics.incidents.members);
+  assert.equal(dots.filter(([, declared]) => declared).length, 1, 'the declaring ticket is marked');
+  const xs = dots.map(([x]) => x);
+  assert.deepEqual(xs, [...xs].sort((a, b) => a - b), 'members in order of arrival');
+  assert.ok(xs[0] < xs[xs.length - 1], 'spread over time');
+  await other.selectOption('#filter-flag', 'incident');
+  const shown = await other.$$eval('#tickets tbody tr:not([hidden])', (trs) => trs.length);
+  assert.equal(shown, metrics.incidents.members);
+  assert.deepEqual(errors, []);
+  await other.close();
 });

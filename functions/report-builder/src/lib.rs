@@ -3,14 +3,21 @@
 //! and metrics as `triage run`, publishes them to the private bucket
 //! (`reports/latest/`, plus a dated copy) and returns a presigned link.
 //!
+//! Each run also reads the incidents of the window for the dashboard, and warns the
+//! teams' leads about service-level clocks past the policy's share (once per ticket
+//! and stage, through the alerts queue).
+//!
 //! A manual invocation may pass `{"window_days": N}`; a scheduled event uses the
 //! configured window.
 
 use lambda_runtime::{Error, LambdaEvent};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
+use triage_shared::alerts::AlertRouting;
+use triage_shared::engine::agents::AgentDirectory;
+use triage_shared::fanout::warn_sla;
 use triage_shared::policy::Policy;
-use triage_shared::ports::{ReportSink, TicketStore};
+use triage_shared::ports::{AlertLedger, IncidentStore, Queue, ReportSink, TicketStore};
 use triage_shared::report::{Caps, ReportBuilder, html};
 use triage_shared::settings::{Env, SettingsError};
 
@@ -40,6 +47,17 @@ pub struct Deps<'a> {
     pub policy: &'a Policy,
     pub window_days: u32,
     pub link_expiry_secs: u64,
+    pub incidents: &'a dyn IncidentStore,
+    /// Where service-level warnings go.
+    pub warnings: Warnings<'a>,
+}
+
+/// What the service-level warnings need.
+pub struct Warnings<'a> {
+    pub ledger: &'a dyn AlertLedger,
+    pub queue: &'a dyn Queue,
+    pub agents: &'a AgentDirectory,
+    pub routing: &'a AlertRouting,
 }
 
 pub async fn handle(deps: &Deps<'_>, event: LambdaEvent<Value>) -> Result<Value, Error> {
@@ -51,13 +69,35 @@ pub async fn handle(deps: &Deps<'_>, event: LambdaEvent<Value>) -> Result<Value,
     let now = OffsetDateTime::now_utc();
     let since = now.unix_timestamp() - i64::from(window) * 86_400;
     let decisions = deps.store.decisions_since(since).await?;
+    let w = &deps.warnings;
+    let warned = warn_sla(
+        &decisions,
+        now.unix_timestamp(),
+        deps.policy.sla.warn_at,
+        w.agents,
+        w.routing,
+        w.ledger,
+        w.queue,
+    )
+    .await?;
     let mut builder = ReportBuilder::new(deps.policy, Caps::default());
+    builder.as_of(now.unix_timestamp());
     for d in &decisions {
-        builder.add(&d.ticket, &d.decision, None, None);
+        builder.add(&d.ticket, &d.decision, None, None, &d.progress);
         if let Some(usage) = &d.llm {
             builder.add_llm(usage);
         }
     }
+    let mut incidents: Vec<_> = deps
+        .incidents
+        .incidents(since)
+        .await?
+        .into_iter()
+        .map(|s| s.incident)
+        .collect();
+    incidents.sort_by(|a, b| (a.declared_at, &a.id).cmp(&(b.declared_at, &b.id)));
+    let declared = incidents.len();
+    builder.incidents(incidents);
     let stamp = now
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
@@ -98,9 +138,11 @@ pub async fn handle(deps: &Deps<'_>, event: LambdaEvent<Value>) -> Result<Value,
         .put(LATEST_METRICS, metrics, "application/json")
         .await?;
     let link = deps.sink.link(LATEST_PAGE, deps.link_expiry_secs).await?;
-    tracing::info!(tickets = decisions.len(), window_days = window, report = LATEST_PAGE, link = %link, "report published");
+    tracing::info!(tickets = decisions.len(), window_days = window, incidents = declared, sla_warnings = warned, report = LATEST_PAGE, link = %link, "report published");
     Ok(json!({
         "tickets": decisions.len(),
+        "incidents": declared,
+        "sla_warnings": warned,
         "window_days": window,
         "report": LATEST_PAGE,
         "dated_report": format!("{dated}/index.html"),

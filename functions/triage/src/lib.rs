@@ -1,6 +1,7 @@
 //! The triage consumer: for each SQS record, load the stored ticket (completing it from
 //! Zendesk when the webhook carried only ids), run the pipeline (decide once, store,
-//! update Zendesk, queue alerts) and report partial batch failures.
+//! update Zendesk, queue alerts; or, for a follow-up comment, revise the decision) and
+//! report partial batch failures.
 //!
 //! Retry policy (see `sqs_batch`): a message that cannot be read, points at no stored
 //! ticket, or whose update Zendesk refuses is poison and ends in the dead-letter queue;
@@ -18,7 +19,7 @@ use triage_shared::engine::Engine;
 use triage_shared::llm::LlmAdvisor;
 use triage_shared::messages::TriageMessage;
 use triage_shared::pipeline::{Pipeline, PipelineError, PipelineSettings};
-use triage_shared::ports::{AlertSink, PortError, TicketStore, ZendeskPort};
+use triage_shared::ports::{AlertSink, IncidentStore, PortError, TicketStore, ZendeskPort};
 
 /// What the handler needs, built once in `main`.
 pub struct Deps<'a> {
@@ -26,6 +27,8 @@ pub struct Deps<'a> {
     pub accounts: &'a AccountDirectory,
     pub settings: &'a PipelineSettings,
     pub store: &'a dyn TicketStore,
+    /// Sightings and incidents across accounts.
+    pub incidents: &'a dyn IncidentStore,
     pub zendesk: &'a dyn ZendeskPort,
     pub alerts: &'a dyn AlertSink,
     /// The queue the records came from (to hand a throttled message back later).
@@ -75,7 +78,26 @@ pub async fn process(deps: &Deps<'_>, record: &SqsMessage) -> Result<(), Failure
         accounts: deps.accounts,
         settings: deps.settings,
         llm: deps.llm,
+        incidents: Some(deps.incidents),
     };
+    if let Some(comment) = &message.comment_id {
+        return match pipeline.follow_up(&ticket, comment).await {
+            Ok(f) => {
+                tracing::info!(
+                    ticket_id = %ticket.id,
+                    comment_id = %comment,
+                    revision = f.change.revision,
+                    changed = ?f.change.changes.iter().map(|c| c.field.as_str()).collect::<Vec<_>>(),
+                    priority = %f.decision.priority,
+                    alerts = f.alerts,
+                    already_done = f.already_done,
+                    "follow-up triaged"
+                );
+                Ok(())
+            }
+            Err(e) => Err(failure(e)),
+        };
+    }
     // The claim's owner is the delivery (the queue message, or the one a re-sent
     // message continues): its own redelivery may take over at once, a duplicate
     // message waits for the lease.
@@ -94,19 +116,27 @@ pub async fn process(deps: &Deps<'_>, record: &SqsMessage) -> Result<(), Failure
             );
             Ok(())
         }
-        Err(PipelineError::Zendesk(e @ PortError::Rejected { .. })) => {
-            Err(Failure::Poison(format!("Zendesk refused the update: {e}")))
+        Err(e) => Err(failure(e)),
+    }
+}
+
+/// What the queue does with a message whose ticket failed.
+fn failure(e: PipelineError) -> Failure {
+    match e {
+        PipelineError::Zendesk(e @ PortError::Rejected { .. }) => {
+            Failure::Poison(format!("Zendesk refused the update: {e}"))
         }
-        // A duplicate in flight: hand the message back for when its claim ends, as a
-        // new message (a wait must not use up the receives before the DLQ).
-        Err(PipelineError::Busy { retry_after }) => Err(Failure::Throttled {
-            reason: "a duplicate delivery of this ticket is in progress".into(),
+        // A duplicate in flight (or a follow-up whose ticket is still being triaged):
+        // hand the message back for later, as a new message (a wait must not use up
+        // the receives before the DLQ).
+        PipelineError::Busy { retry_after } => Failure::Throttled {
+            reason: "another delivery of this ticket is in progress".into(),
             after: Some(retry_after),
-        }),
-        Err(e) => Err(e
+        },
+        e => e
             .port()
             .cloned()
-            .map_or_else(|| Failure::Retry(e.to_string()), Failure::from)),
+            .map_or_else(|| Failure::Retry(e.to_string()), Failure::from),
     }
 }
 

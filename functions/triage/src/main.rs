@@ -4,7 +4,8 @@ use lambda_runtime::{Error, run, service_fn};
 use triage_function::{Deps, handle};
 use triage_shared::accounts::AccountDirectory;
 use triage_shared::adapters::aws::{
-    AwsClients, DynamoAlertLedger, DynamoTicketStore, S3Bucket, S3ZendeskRecorder, SqsQueue,
+    AwsClients, DynamoAlertLedger, DynamoIncidentStore, DynamoTicketStore, S3Bucket,
+    S3ZendeskRecorder, SqsQueue,
 };
 use triage_shared::adapters::http::anthropic::{AnthropicClassifier, AnthropicConfig};
 use triage_shared::adapters::http::zendesk::{HttpZendesk, ZendeskConfig};
@@ -26,6 +27,7 @@ async fn main() -> Result<(), Error> {
     let aws = AwsClients::load().await;
     let store = DynamoTicketStore::from_config(aws.dynamodb.clone(), &shared);
     let ledger = DynamoAlertLedger::from_config(aws.dynamodb.clone(), &shared);
+    let incidents = DynamoIncidentStore::from_config(aws.dynamodb.clone(), &shared);
     let alerts_queue = SqsQueue::new(aws.sqs.clone(), shared.alerts_queue_url()?);
     let source = SqsQueue::new(aws.sqs.clone(), shared.triage_queue_url()?);
     // With Zendesk credentials the decision is applied; without, the calls are stored
@@ -57,6 +59,7 @@ async fn main() -> Result<(), Error> {
         accounts: &accounts,
         settings: &settings,
         store: &store,
+        incidents: &incidents,
         zendesk: zendesk.as_ref(),
         alerts: &alerts,
         source: &source,

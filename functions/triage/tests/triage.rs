@@ -10,14 +10,16 @@ use lambda_runtime::{Context, LambdaEvent};
 use triage_function::{Deps, handle};
 use triage_shared::accounts::AccountDirectory;
 use triage_shared::adapters::aws::{
-    DynamoAlertLedger, DynamoTicketStore, S3Bucket, S3ZendeskRecorder, SqsQueue,
+    DynamoAlertLedger, DynamoIncidentStore, DynamoTicketStore, S3Bucket, S3ZendeskRecorder,
+    SqsQueue,
 };
+use triage_shared::adapters::http::zendesk::{HttpZendesk, ZendeskAuth, ZendeskConfig};
 use triage_shared::domain::{Ticket, TicketId};
 use triage_shared::engine::Engine;
 use triage_shared::fanout::QueuedAlertSink;
 use triage_shared::messages::{AlertMessage, TriageMessage};
 use triage_shared::pipeline::PipelineSettings;
-use triage_shared::ports::{PortError, TicketStore, ZendeskPort};
+use triage_shared::ports::{IncidentStore, PortError, TicketStore, ZendeskPort};
 use triage_shared::zendesk::ZendeskCall;
 use triage_test_support::{MAX_RECEIVE_COUNT, Stack};
 
@@ -34,6 +36,7 @@ struct Fixture {
     accounts: AccountDirectory,
     settings: PipelineSettings,
     store: DynamoTicketStore,
+    incidents: DynamoIncidentStore,
     ledger: DynamoAlertLedger,
     alerts_queue: SqsQueue,
     source: SqsQueue,
@@ -45,6 +48,7 @@ impl Fixture {
         let stack = Stack::new().await;
         let store = DynamoTicketStore::new(stack.aws.dynamodb.clone(), &stack.table, 30, 90);
         let ledger = DynamoAlertLedger::new(stack.aws.dynamodb.clone(), &stack.table, 30);
+        let incidents = DynamoIncidentStore::new(stack.aws.dynamodb.clone(), &stack.table, 30);
         let alerts_queue = SqsQueue::new(stack.aws.sqs.clone(), &stack.alerts_queue);
         let source = SqsQueue::new(stack.aws.sqs.clone(), &stack.triage_queue);
         let recorder = S3ZendeskRecorder(S3Bucket::new(stack.aws.s3.clone(), &stack.bucket));
@@ -54,6 +58,7 @@ impl Fixture {
             settings: PipelineSettings::default(),
             stack,
             store,
+            incidents,
             ledger,
             alerts_queue,
             source,
@@ -101,6 +106,7 @@ impl Fixture {
             accounts: &self.accounts,
             settings: &self.settings,
             store: &self.store,
+            incidents: &self.incidents,
             zendesk,
             alerts: &alerts,
             source: &self.source,
@@ -301,6 +307,9 @@ impl ZendeskPort for Throttled {
     async fn fetch_ticket(&self, _: u64) -> Result<Ticket, PortError> {
         unreachable!()
     }
+    async fn create_ticket(&self, _: &str, _: &serde_json::Value) -> Result<u64, PortError> {
+        unreachable!()
+    }
 }
 
 #[tokio::test]
@@ -353,6 +362,9 @@ impl ZendeskPort for HangsOn<'_> {
     }
     async fn fetch_ticket(&self, _: u64) -> Result<Ticket, PortError> {
         unreachable!()
+    }
+    async fn create_ticket(&self, id: &str, body: &serde_json::Value) -> Result<u64, PortError> {
+        self.recorder.create_ticket(id, body).await
     }
 }
 
@@ -437,6 +449,7 @@ async fn invoke_on(
         accounts: &f.accounts,
         settings: &f.settings,
         store: &f.store,
+        incidents: &f.incidents,
         zendesk,
         alerts: &alerts,
         source: &f.source,
@@ -480,7 +493,6 @@ async fn drain(f: &Fixture, visibility: i32) -> Vec<aws_sdk_sqs::types::Message>
 
 #[tokio::test]
 async fn duplicate_deliveries_never_post_a_second_note_at_any_zendesk_latency() {
-    use triage_shared::adapters::http::zendesk::{HttpZendesk, ZendeskAuth, ZendeskConfig};
     use triage_test_support::fake_zendesk::FakeZendesk;
 
     for latency_ms in [0u64, 20, 50] {
@@ -488,20 +500,11 @@ async fn duplicate_deliveries_never_post_a_second_note_at_any_zendesk_latency() 
         // A duplicate that finds the ticket claimed comes back when the claim's lease
         // ends; a short lease lets the test follow it to the end.
         f.engine.policy.limits.claim_lease_secs = 3;
+        // A hundred shops writing the same words at once are an incident; this test
+        // is about duplicate deliveries of separate tickets.
+        f.engine.policy.incidents.enabled = false;
         let fake = FakeZendesk::start(Duration::from_millis(latency_ms)).await;
-        let zendesk = HttpZendesk::new(ZendeskConfig {
-            base_url: fake.server.uri(),
-            auth: ZendeskAuth::Token {
-                email: "agent@acme.test".into(),
-                token: "t".into(),
-            },
-            timeout: Duration::from_secs(5),
-            attempts: 3,
-            backoff_base: Duration::from_millis(10),
-            wait_on_throttle: None,
-            safe_update: true,
-            keep_assigned: true,
-        });
+        let zendesk = fake_zendesk_client(&fake);
         // 100 tickets, each delivered twice: 200 deliveries.
         let tickets: Vec<Ticket> = (0..100)
             .map(|i| {
@@ -590,5 +593,149 @@ async fn duplicate_deliveries_never_post_a_second_note_at_any_zendesk_latency() 
              {deferred} deliveries came back in {rounds} rounds, {} Zendesk requests",
             counts.requests
         );
+    }
+}
+
+fn fake_zendesk_client(fake: &triage_test_support::fake_zendesk::FakeZendesk) -> HttpZendesk {
+    HttpZendesk::new(ZendeskConfig {
+        base_url: fake.server.uri(),
+        auth: ZendeskAuth::Token {
+            email: "agent@acme.test".into(),
+            token: "t".into(),
+        },
+        timeout: Duration::from_secs(5),
+        attempts: 3,
+        backoff_base: Duration::from_millis(10),
+        wait_on_throttle: None,
+        safe_update: true,
+        keep_assigned: true,
+    })
+}
+
+/// The same failure as eight shops describe it.
+const OUTAGE: [(&str, &str); 8] = [
+    (
+        "Orders slow to sync",
+        "Hi, our Shopify orders seem slow to sync since 9am, about 40 orders are missing in the app.",
+    ),
+    (
+        "order sync delayed",
+        "hey, orders from shopify are syncing really slowly today, new orders missing",
+    ),
+    (
+        "Shopify orders not syncing",
+        "Hello, new Shopify orders are not syncing to your dashboard, the last order synced an hour ago.",
+    ),
+    (
+        "Sync delay on orders",
+        "Our orders from Shopify are delayed, the sync seems stuck and orders are missing.",
+    ),
+    (
+        "Missing orders",
+        "Orders placed on our Shopify store this morning are missing, is the order sync slow?",
+    ),
+    (
+        "orders not coming through",
+        "shopify orders not coming through to the app, sync is very slow since this morning",
+    ),
+    (
+        "Order sync stuck",
+        "Hi team, the Shopify order sync is stuck, orders are missing and delayed.",
+    ),
+    (
+        "Delayed order sync",
+        "Since this morning our Shopify orders sync with a long delay; several orders missing.",
+    ),
+];
+
+#[tokio::test]
+async fn parallel_invocations_open_one_problem_ticket_and_alert_on_call_once() {
+    use triage_test_support::fake_zendesk::FakeZendesk;
+
+    for round in 0..3u64 {
+        let f = Fixture::new().await;
+        let fake = FakeZendesk::start(Duration::from_millis(10 * round)).await;
+        let zendesk = fake_zendesk_client(&fake);
+        let start = time::OffsetDateTime::now_utc() - time::Duration::minutes(15);
+        let tickets: Vec<Ticket> = OUTAGE
+            .iter()
+            .enumerate()
+            .map(|(i, (subject, body))| {
+                let at = start + time::Duration::minutes(i as i64);
+                Ticket {
+                    created_at: Some(
+                        at.format(&time::format_description::well_known::Rfc3339)
+                            .unwrap(),
+                    ),
+                    mrr: Some(3000.0),
+                    ..ticket(
+                        &format!("{}", 81_000 + round * 100 + i as u64),
+                        &format!("Shop {i}"),
+                        subject,
+                        body,
+                    )
+                }
+            })
+            .collect();
+        for t in &tickets {
+            f.arrive(t).await;
+        }
+        let messages = drain(&f, 120).await;
+        assert_eq!(messages.len(), tickets.len());
+        // One invocation per message, all at once.
+        let failed: usize = futures::future::join_all(
+            messages
+                .iter()
+                .map(|m| invoke_on(&f, &zendesk, std::slice::from_ref(m))),
+        )
+        .await
+        .into_iter()
+        .sum();
+        assert_eq!(failed, 0);
+
+        let counts = fake.counts();
+        assert_eq!(
+            counts.created.len(),
+            1,
+            "one problem ticket: {:?}",
+            counts.created
+        );
+        let (external, problem, body) = &counts.created[0];
+        let stored = f.incidents.incident(external).await.unwrap().unwrap();
+        let members: Vec<String> = stored
+            .incident
+            .members
+            .iter()
+            .map(|m| m.ticket_id.to_string())
+            .collect();
+        eprintln!(
+            "members {members:?} problem_of {:?} notes {:?} conflicts {} refused {}",
+            counts.problem_of, counts.notes, counts.conflicts, counts.refused_duplicates
+        );
+        assert_eq!(members.len(), tickets.len(), "members: {members:?}");
+        assert!(external.starts_with("INC-"), "{external}");
+        assert_eq!(body["ticket"]["type"], "problem");
+        for t in &tickets {
+            let n = t.id.to_string();
+            assert_eq!(
+                counts.problem_of.get(&n),
+                Some(problem),
+                "ticket {n} is linked"
+            );
+            // Eight accounts: the policy's P0 size.
+            assert_eq!(
+                counts.priority.get(&n).map(String::as_str),
+                Some("urgent"),
+                "ticket {n}"
+            );
+        }
+        let incident_alerts = f
+            .queued_alerts()
+            .await
+            .into_iter()
+            .filter(|id| id.starts_with("incident-"))
+            .count();
+        assert_eq!(incident_alerts, 1, "round {round}");
+        assert_eq!(stored.incident.problem_id, Some(*problem));
     }
 }

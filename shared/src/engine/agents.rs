@@ -32,6 +32,9 @@ pub struct TeamInfo {
     pub name: String,
     #[serde(default)]
     pub zendesk_group_id: Option<u64>,
+    /// The team's lead, who hears about service-level clocks at risk.
+    #[serde(default)]
+    pub lead_email: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -321,6 +321,39 @@ impl Engine {
     }
 
     /// Triage one ticket.
+    /// What the ticket is about, as the rules see it: the names of its component
+    /// signals (Shopify, payments, webhooks…) and of the failures it describes
+    /// (broken, degraded, data mismatch…), negated ones left out. The incident
+    /// look-up compares tickets on these as well as on their words.
+    pub fn concepts(&self, ticket: &Ticket) -> Vec<&'static str> {
+        const GENERIC: &[&str] = &[
+            "urgency",
+            "business_impact",
+            "wide_scope",
+            "partial_scope",
+            "no_workaround",
+            "workaround",
+            "minor",
+            "no_rush",
+            "question",
+            "feature_request",
+            "pricing_question",
+            "past_incident",
+            "at_stake",
+        ];
+        let a = self.analyse(ticket, None);
+        let mut names: Vec<&'static str> = a
+            .found
+            .in_family(signals::Family::Team)
+            .chain(a.found.in_family(signals::Family::Priority))
+            .map(|h| h.signal.name())
+            .filter(|n| !GENERIC.contains(n))
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
     pub fn decide(&self, ticket: &Ticket, account: &AccountContext, load: &AgentLoad) -> Decision {
         let a = self.analyse(ticket, self.model.as_ref().map(Model::features));
         let prediction = self.model.as_ref().map(|m| m.predict(&a.features));
@@ -555,6 +588,8 @@ impl Engine {
             needs_review,
             reasons,
             engine,
+            incident: None,
+            sla: None,
         }
     }
 }

@@ -8,6 +8,8 @@ use sha2::{Digest, Sha256};
 
 use super::{Report, TicketRow};
 use crate::domain::{Priority, RiskLevel, SentimentLabel, Team};
+use crate::incident::Incident;
+use crate::sla::SlaState;
 
 const STYLE: &str = r#"
 :root{--bg:#f6f7f9;--card:#fff;--ink:#101828;--muted:#667085;--line:#e4e7ec;--p0:#b42318;--p1:#dc6803;--p2:#1570ef;--p3:#667085;--ok:#067647;--warn:#b54708}
@@ -37,6 +39,9 @@ th{font-size:12px;color:var(--muted);text-transform:uppercase;letter-spacing:.03
 .review-card{border:1px solid var(--line);border-left:4px solid var(--warn);border-radius:8px;padding:8px 14px;margin:0 0 8px}.review-card.fire{border-left-color:var(--p0)}
 .flag{color:var(--warn);font-weight:700}
 footer{color:var(--muted);font-size:12px;text-align:center;padding:10px 0 30px}
+.sla{font-size:12px;font-weight:600;white-space:nowrap}.sla.on_time,.sla.met{color:var(--ok)}.sla.at_risk{color:var(--warn)}.sla.breached{color:var(--p0)}
+.incident{border:1px solid var(--line);border-left:4px solid var(--p0);border-radius:8px;padding:10px 14px;margin:0 0 12px}.incident h3{margin:0 0 4px;font-size:15px}
+.timeline{width:100%;height:64px;display:block}.timeline .dot{fill:var(--p1)}.timeline .dot.declared{fill:var(--p0)}.timeline .axis{stroke:var(--line)}.timeline text{font-size:10px;fill:var(--muted)}
 "#;
 
 const SCRIPT: &str = r#"(function(){
@@ -178,7 +183,7 @@ fn reliability_chart(a: &crate::eval::EvaluationReport) -> Markup {
 
 fn ticket_row(r: &TicketRow) -> Markup {
     html! {
-        tr data-priority=(r.priority.as_str()) data-team=(r.team.as_str()) data-guardian=(if r.guardian_alert {"1"} else {"0"}) data-opportunity=(if r.opportunity {"1"} else {"0"}) data-autosend=(if r.auto_send {"1"} else {"0"}) data-review=(if r.needs_review {"1"} else {"0"}) {
+        tr data-priority=(r.priority.as_str()) data-team=(r.team.as_str()) data-sla=(if matches!(r.sla, Some(SlaState::AtRisk | SlaState::Breached)) {"1"} else {"0"}) data-incident=(if r.incident.is_some() {"1"} else {"0"}) data-guardian=(if r.guardian_alert {"1"} else {"0"}) data-opportunity=(if r.opportunity {"1"} else {"0"}) data-autosend=(if r.auto_send {"1"} else {"0"}) data-review=(if r.needs_review {"1"} else {"0"}) {
             td { (r.ticket_id) }
             td { (r.customer) }
             td class="subject" { (r.subject) }
@@ -195,7 +200,63 @@ fn ticket_row(r: &TicketRow) -> Markup {
                 @else { span class="muted" { "—" } }
             }
             @if let Some(a) = r.actual_priority { td data-sort=(a.index()) { (a.as_str()) @if a != r.priority { " ≠" } } } @else { td class="muted" { "—" } }
+            @if let Some(state) = r.sla { td data-sort=(sla_rank(state)) { span class={"sla " (sla_class(state))} { (state.label()) } } } @else { td class="muted" data-sort="-1" { "—" } }
+            td { @if let Some(i) = &r.incident { span class="chip" { (i) } } }
             td { details { summary { "why" } ul class="tight small" { @for reason in &r.reasons { li { (reason) } } } } }
+        }
+    }
+}
+
+fn sla_class(state: SlaState) -> &'static str {
+    match state {
+        SlaState::Met => "met",
+        SlaState::OnTime => "on_time",
+        SlaState::AtRisk => "at_risk",
+        SlaState::Breached => "breached",
+    }
+}
+
+fn sla_rank(state: SlaState) -> u8 {
+    match state {
+        SlaState::Met => 0,
+        SlaState::OnTime => 1,
+        SlaState::AtRisk => 2,
+        SlaState::Breached => 3,
+    }
+}
+
+fn clock(at: i64) -> String {
+    let t =
+        time::OffsetDateTime::from_unix_timestamp(at).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!("{:02}:{:02}", t.hour(), t.minute())
+}
+
+/// An incident: its members on a timeline (the declaring ticket marked) and listed.
+fn incident_card(i: &Incident) -> Markup {
+    let span = (i.last_at - i.first_at).max(60) as f64;
+    let x = |at: i64| 20.0 + (at - i.first_at) as f64 / span * 960.0;
+    html! {
+        div class="incident" data-incident=(i.id) {
+            h3 { (i.id) " · " (i.title) " " (priority_badge(i.level)) }
+            div class="small muted" {
+                (i.accounts()) " accounts · " (i.members.len()) " tickets · " (clock(i.first_at)) "–" (clock(i.last_at)) " UTC · declared at " (clock(i.declared_at)) " by " (i.declared_by)
+                @if let Some(p) = i.problem_id { " · problem ticket #" (p) }
+                " · " (i.team.display_name())
+            }
+            svg class="timeline" viewBox="0 0 1000 64" preserveAspectRatio="none" role="img" aria-label={"Timeline of " (i.id)} {
+                line class="axis" x1="20" y1="34" x2="980" y2="34" {}
+                line x1=(format!("{:.1}", x(i.declared_at))) y1="8" x2=(format!("{:.1}", x(i.declared_at))) y2="58" stroke="#b42318" stroke-dasharray="3 3" {}
+                @for m in &i.members {
+                    circle class={"dot" @if m.ticket_id == i.declared_by {" declared"}} cx=(format!("{:.1}", x(m.at))) cy="34" r="6" { title { (m.ticket_id) " · " (m.customer_name) " · " (clock(m.at)) } }
+                }
+                text x="20" y="60" { (clock(i.first_at)) }
+                text x="980" y="60" text-anchor="end" { (clock(i.last_at)) }
+            }
+            details { summary { "members" }
+                table class="small" { thead { tr { th { "Time" } th { "Ticket" } th { "Account" } th { "Own priority" } th { "Subject" } } } tbody {
+                    @for m in &i.members { tr { td { (clock(m.at)) } td { (m.ticket_id) } td { (m.customer_name) } td { (priority_badge(m.priority)) } td { (m.subject) } } }
+                } }
+            }
         }
     }
 }
@@ -239,6 +300,8 @@ pub fn render(report: &Report) -> String {
                         div class="kpi" { div class="l" { "Auto-resolution rate" } div class="v" { (format!("{:.0}%", m.auto_resolution_rate * 100.0)) } div class="s" { (m.auto_resolvable) " of " (p2p3) " P2/P3 drafts ready · " (m.auto_send_candidates) " auto-send candidates" } }
                         div class="kpi" { div class="l" { "Guardian alerts" } div class="v" { (m.guardian_alerts) } div class="s" { (format!("{:.0}%", m.guardian_alert_rate * 100.0)) " of tickets · " (negative) " negative in tone" } }
                         div class="kpi" { div class="l" { "Opportunity signals" } div class="v" { (m.opportunity_signals) } div class="s" { (format!("{:.0}%", m.opportunity_rate * 100.0)) " of tickets" } }
+                        div class="kpi" id="kpi-incidents" { div class="l" { "Incidents" } div class="v" { (m.incidents.declared) } div class="s" { (m.incidents.members) " tickets linked to a problem ticket" } }
+                        div class="kpi" id="kpi-sla" { div class="l" { "SLA at risk / breached" } div class="v" { (m.sla.at_risk) " / " (m.sla.breached) } div class="s" { (m.sla.on_time) " on time · " (m.sla.met) " met" @if let Some(t) = &m.sla.as_of { " · as of " (t) } } }
                         div class="kpi" { div class="l" { "Needs review" } div class="v" { (m.needs_review) } div class="s" { (format!("{:.0}%", m.needs_review_rate * 100.0)) " of tickets · never auto-sent" } }
                         div class="kpi" { div class="l" { "Avg processing time" }
                             @if m.processing.measured > 0 {
@@ -271,6 +334,18 @@ pub fn render(report: &Report) -> String {
                             }
                         }
                         @if report.review_omitted > 0 { p class="muted small" { (report.review_omitted) " more are flagged in triage_results.json (needs_review)." } }
+                    }
+                    @if !report.incidents.is_empty() || m.incidents.score.is_some() {
+                        section id="incidents" {
+                            h2 { "Incidents across accounts (" (report.incidents.len()) ")" }
+                            p class="small muted" { "Tickets from different accounts describing the same failure within the policy's window. Each incident has one problem ticket in Zendesk; its members are linked to it and raised to its priority, and on-call was alerted once." }
+                            @if let Some(sc) = &m.incidents.score {
+                                p class="small" id="incident-score" { "Against the labelled outages: membership precision " strong { (format!("{:.2}", sc.precision)) } " · recall " strong { (format!("{:.2}", sc.recall)) } " · incidents from normal traffic: " strong { (sc.false_incidents) }
+                                    @for o in &sc.per_outage { " · " (o.outage) ": " (o.found) "/" (o.tickets) " found" @if let Some(b) = o.before_declared { ", declared after " (b) " tickets" } }
+                                }
+                            }
+                            @for i in &report.incidents { (incident_card(i)) }
+                        }
                     }
                     section id="guardian" {
                         h2 { "Guardian alerts (" (m.guardian_alerts) ")" }
@@ -342,13 +417,13 @@ pub fn render(report: &Report) -> String {
                             input id="filter-text" type="search" placeholder="Filter by any text (customer, subject, reason)…" aria-label="Filter tickets";
                             select id="filter-priority" aria-label="Priority" { option value="" { "All priorities" } @for p in Priority::ALL { option value=(p.as_str()) { (p.as_str()) } } }
                             select id="filter-team" aria-label="Team" { option value="" { "All teams" } @for t in Team::ALL { option value=(t.as_str()) { (t.display_name()) } } }
-                            select id="filter-flag" aria-label="Flag" { option value="" { "All tickets" } option value="guardian" { "Guardian alerts" } option value="opportunity" { "Opportunities" } option value="autosend" { "Auto-send candidates" } option value="review" { "Needs review" } }
+                            select id="filter-flag" aria-label="Flag" { option value="" { "All tickets" } option value="guardian" { "Guardian alerts" } option value="opportunity" { "Opportunities" } option value="autosend" { "Auto-send candidates" } option value="review" { "Needs review" } option value="sla" { "SLA at risk or breached" } option value="incident" { "In an incident" } }
                             span class="muted small" { "showing " span id="shown" { (report.rows.len()) } " of " (report.rows.len()) }
                         }
                         table id="tickets" {
                             thead { tr {
                                 th { "Ticket" } th { "Customer" } th { "Subject" } th data-type="num" { "Priority" } th data-type="num" { "Conf." } th { "Team" } th { "Agent" } th { "Lang" }
-                                th data-type="num" { "Sentiment" } th data-type="num" { "Risk" } th { "Intents" } th data-type="num" { "Draft" } th data-type="num" { "Label" } th { "Reasons" }
+                                th data-type="num" { "Sentiment" } th data-type="num" { "Risk" } th { "Intents" } th data-type="num" { "Draft" } th data-type="num" { "Label" } th data-type="num" { "SLA" } th { "Incident" } th { "Reasons" }
                             } }
                             tbody { @for r in &report.rows { (ticket_row(r)) } }
                         }

@@ -12,10 +12,13 @@ use crate::domain::{
     Decision, EngineKind, Intent, Priority, RiskLevel, SentimentLabel, Team, Ticket,
 };
 use crate::eval::{Evaluation, EvaluationReport};
+use crate::incident::Incident;
+use crate::incident::score::{IncidentScore, Labelled, score};
 use crate::input::{InputIssue, Labels, Severity};
 use crate::policy::Policy;
 use crate::ports::LlmUsage;
 use crate::redact::Redactions;
+use crate::sla::{Progress, SlaState};
 use crate::text::truncate_words;
 
 /// How many rows the dashboard lists in full.
@@ -61,6 +64,39 @@ pub struct TicketRow {
     pub needs_review: bool,
     pub reasons: Vec<String>,
     pub actual_priority: Option<Priority>,
+    /// The service-level state when the report was made (open tickets).
+    pub sla: Option<SlaState>,
+    /// The incident the ticket belongs to.
+    pub incident: Option<String>,
+}
+
+/// Incidents across accounts in the report's window.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct IncidentMetrics {
+    pub declared: u64,
+    /// Tickets in an incident.
+    pub members: u64,
+    /// Against the input's `actual_incident` labels, when it has them.
+    pub score: Option<IncidentScore>,
+}
+
+/// Service-level clocks of the report's tickets, as they stood at `as_of`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SlaMetrics {
+    pub as_of: Option<String>,
+    pub on_time: u64,
+    pub at_risk: u64,
+    pub breached: u64,
+    /// Answered and solved within the targets.
+    pub met: u64,
+}
+
+/// A ticket's clock, kept small for runs of any size.
+#[derive(Debug, Clone)]
+struct ClockEntry {
+    clock: crate::sla::SlaClock,
+    progress: Progress,
+    row: Option<usize>,
 }
 
 /// A decision a person should check, for the dashboard's "needs review" list.
@@ -182,6 +218,8 @@ pub struct Metrics {
     pub agreement: Option<EvaluationReport>,
     /// The language model's share and cost, when it was consulted.
     pub llm: Option<LlmMetrics>,
+    pub incidents: IncidentMetrics,
+    pub sla: SlaMetrics,
     pub input_issues: Vec<InputIssue>,
 }
 
@@ -198,6 +236,8 @@ pub struct Report {
     pub opportunities_omitted: u64,
     pub review: Vec<ReviewItem>,
     pub review_omitted: u64,
+    /// In the order they were declared.
+    pub incidents: Vec<Incident>,
 }
 
 #[derive(Debug, Clone)]
@@ -227,6 +267,11 @@ pub struct ReportBuilder {
     guardian: Vec<GuardianItem>,
     opportunities: Vec<OpportunityItem>,
     review: Vec<ReviewItem>,
+    sla_warn_at: f64,
+    clocks: Vec<ClockEntry>,
+    as_of: Option<i64>,
+    incidents: Vec<Incident>,
+    incident_labels: Option<Vec<Labelled>>,
 }
 
 impl ReportBuilder {
@@ -257,7 +302,23 @@ impl ReportBuilder {
             guardian: Vec::new(),
             opportunities: Vec::new(),
             review: Vec::new(),
+            sla_warn_at: policy.sla.warn_at,
+            clocks: Vec::new(),
+            as_of: None,
+            incidents: Vec::new(),
+            incident_labels: None,
         }
+    }
+
+    /// The time service-level clocks are read at (default: the latest ticket's
+    /// creation, which suits a file of past tickets).
+    pub fn as_of(&mut self, at: i64) {
+        self.as_of = Some(at);
+    }
+
+    /// The incidents of the report's window.
+    pub fn incidents(&mut self, incidents: Vec<Incident>) {
+        self.incidents = incidents;
     }
 
     pub fn add(
@@ -266,8 +327,28 @@ impl ReportBuilder {
         decision: &Decision,
         labels: Option<&Labels>,
         elapsed: Option<Duration>,
+        progress: &Progress,
     ) {
         self.tickets += 1;
+        if let Some(l) = labels.and_then(|l| l.incident.as_ref()) {
+            let labelled = self.incident_labels.get_or_insert_with(Vec::new);
+            if !l.is_empty()
+                && let Some(at) = ticket.created_epoch()
+            {
+                labelled.push(Labelled {
+                    ticket_id: ticket.id.clone(),
+                    outage: l.clone(),
+                    at,
+                });
+            }
+        }
+        if let Some(clock) = &decision.sla {
+            self.clocks.push(ClockEntry {
+                clock: clock.clone(),
+                progress: progress.clone(),
+                row: (self.rows.len() < self.caps.table_rows).then_some(self.rows.len()),
+            });
+        }
         *self.priority.entry(decision.priority).or_default() += 1;
         *self.teams.entry(decision.team).or_default() += 1;
         *self.languages.entry(decision.language.clone()).or_default() += 1;
@@ -378,6 +459,8 @@ impl ReportBuilder {
                 needs_review: decision.needs_review,
                 reasons: decision.reasons.clone(),
                 actual_priority: labels.and_then(|l| l.priority),
+                sla: None,
+                incident: decision.incident.as_ref().map(|i| i.id.clone()),
             });
         }
     }
@@ -480,6 +563,51 @@ impl ReportBuilder {
             p95_us: at(0.95),
             max_us: sorted.last().map_or(0, |&v| u64::from(v)),
         };
+        let as_of = self
+            .as_of
+            .or_else(|| self.clocks.iter().map(|c| c.clock.started_at).max());
+        let mut sla = SlaMetrics {
+            as_of: as_of.and_then(|t| {
+                time::OffsetDateTime::from_unix_timestamp(t)
+                    .ok()?
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            }),
+            ..SlaMetrics::default()
+        };
+        if let Some(now) = as_of {
+            for c in &self.clocks {
+                let (state, _) = c.clock.overall(&c.progress, now, self.sla_warn_at);
+                match state {
+                    SlaState::OnTime => sla.on_time += 1,
+                    SlaState::AtRisk => sla.at_risk += 1,
+                    SlaState::Breached => sla.breached += 1,
+                    SlaState::Met => sla.met += 1,
+                }
+                if let Some(row) = c.row.and_then(|r| self.rows.get_mut(r)) {
+                    row.sla = Some(state);
+                }
+            }
+        }
+        let mut member_of = std::collections::HashMap::new();
+        for i in &self.incidents {
+            for m in &i.members {
+                member_of.insert(m.ticket_id.to_string(), i.id.clone());
+            }
+        }
+        for row in &mut self.rows {
+            if row.incident.is_none() {
+                row.incident = member_of.get(&row.ticket_id).cloned();
+            }
+        }
+        let incidents = IncidentMetrics {
+            declared: self.incidents.len() as u64,
+            members: self.incidents.iter().map(|i| i.members.len() as u64).sum(),
+            score: self
+                .incident_labels
+                .as_ref()
+                .map(|l| score(&self.incidents, l)),
+        };
         let count = |s: Severity| issues.iter().filter(|i| i.severity == s).count() as u64;
         let metrics = Metrics {
             generated_at,
@@ -516,6 +644,8 @@ impl ReportBuilder {
                     (m.cost_usd / m.consulted as f64 * 1e6).round() / 1e6;
                 m
             }),
+            incidents,
+            sla,
             input_issues: issues
                 .iter()
                 .take(self.caps.input_issues)
@@ -536,6 +666,7 @@ impl ReportBuilder {
             rows: self.rows,
             guardian: self.guardian,
             opportunities: self.opportunities,
+            incidents: self.incidents,
         }
     }
 }

@@ -6,7 +6,8 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{Context, LambdaEvent};
 use triage_shared::accounts::AccountDirectory;
 use triage_shared::adapters::aws::{
-    DynamoAlertLedger, DynamoTicketStore, S3Bucket, S3EmailArchive, S3ZendeskRecorder, SqsQueue,
+    DynamoAlertLedger, DynamoIncidentStore, DynamoTicketStore, S3Bucket, S3EmailArchive,
+    S3ZendeskRecorder, SqsQueue,
 };
 use triage_shared::domain::{Priority, TicketId};
 use triage_shared::engine::Engine;
@@ -31,6 +32,7 @@ async fn a_webhook_becomes_a_decision_an_alert_and_a_report() {
     let stack = Stack::new().await;
     let store = DynamoTicketStore::new(stack.aws.dynamodb.clone(), &stack.table, 30, 90);
     let ledger = DynamoAlertLedger::new(stack.aws.dynamodb.clone(), &stack.table, 30);
+    let incidents = DynamoIncidentStore::new(stack.aws.dynamodb.clone(), &stack.table, 30);
     let triage_queue = SqsQueue::new(stack.aws.sqs.clone(), &stack.triage_queue);
     let alerts_queue = SqsQueue::new(stack.aws.sqs.clone(), &stack.alerts_queue);
     let bucket = S3Bucket::new(stack.aws.s3.clone(), &stack.bucket);
@@ -64,6 +66,7 @@ async fn a_webhook_becomes_a_decision_an_alert_and_a_report() {
         accounts: &accounts,
         settings: &settings,
         store: &store,
+        incidents: &incidents,
         zendesk: &recorder,
         alerts: &alert_sink,
         source: &triage_queue,
@@ -125,6 +128,13 @@ async fn a_webhook_becomes_a_decision_an_alert_and_a_report() {
         policy: &engine.policy,
         window_days: 1,
         link_expiry_secs: 300,
+        incidents: &incidents,
+        warnings: report_builder::Warnings {
+            ledger: &ledger,
+            queue: &alerts_queue,
+            agents: &engine.agents,
+            routing: &settings.routing,
+        },
     };
     let out = report_builder::handle(
         &report,

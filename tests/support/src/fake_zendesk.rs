@@ -1,8 +1,10 @@
 //! A fake Zendesk that keeps state: tickets with their comments and `updated_at`
 //! stamp, tags, and a rule the real one does not have but that makes duplicates
 //! visible: a second internal note with the same `triage-ref` is refused (422) and
-//! counted. Latency is configurable, to widen the windows in which duplicate
-//! deliveries race.
+//! counted. Tickets can be created (`POST /api/v2/tickets.json`, found again by
+//! `external_id`), and the type and `problem_id` an update sets are kept, so that
+//! tests see problem tickets and the incidents linked to them. Latency is
+//! configurable, to widen the windows in which duplicate deliveries race.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -16,6 +18,7 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 struct Ticket {
     stamp: u64,
     comments: Vec<String>,
+    priority: Option<String>,
 }
 
 /// What the fake saw.
@@ -28,6 +31,12 @@ pub struct Counts {
     /// Updates refused because the ticket changed meanwhile (409).
     pub conflicts: u32,
     pub requests: u32,
+    /// Tickets created: (external id, number, body).
+    pub created: Vec<(String, u64, Value)>,
+    /// Ticket number → the problem ticket an update linked it to.
+    pub problem_of: HashMap<String, u64>,
+    /// Ticket number → the latest priority an update set.
+    pub priority: HashMap<String, String>,
 }
 
 #[derive(Clone, Default)]
@@ -56,6 +65,33 @@ impl Respond for Responder {
         let mut tickets = self.state.tickets.lock().unwrap();
         let ticket = tickets.entry(number.clone()).or_default();
         let reply = match (request.method.as_str(), path.as_str()) {
+            ("GET", "/api/v2/tickets.json") => {
+                let wanted = request
+                    .url
+                    .query_pairs()
+                    .find(|(k, _)| k == "external_id")
+                    .map(|(_, v)| v.to_string());
+                let counts = self.state.counts.lock().unwrap();
+                let found: Vec<Value> = counts
+                    .created
+                    .iter()
+                    .filter(|(e, _, _)| Some(e) == wanted.as_ref())
+                    .map(|(e, n, _)| json!({"id": n, "external_id": e}))
+                    .collect();
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"tickets": found, "count": found.len()}))
+            }
+            ("POST", "/api/v2/tickets.json") => {
+                let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+                let external = body["ticket"]["external_id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                let mut counts = self.state.counts.lock().unwrap();
+                let number = 90_001 + counts.created.len() as u64;
+                counts.created.push((external, number, body));
+                ResponseTemplate::new(201).set_body_json(json!({"ticket": {"id": number}}))
+            }
             ("PUT", p) if p.ends_with("/tags") => {
                 ResponseTemplate::new(200).set_body_json(json!({"tags": []}))
             }
@@ -72,7 +108,7 @@ impl Respond for Responder {
             ("GET", p) if p.ends_with(".json") => ResponseTemplate::new(200).set_body_json(json!({
                 "ticket": {"id": number.parse::<u64>().unwrap_or(0), "status": "open",
                            "updated_at": format!("2026-12-01T00:00:{:02}Z", ticket.stamp % 60),
-                           "assignee_id": null}
+                           "assignee_id": null, "priority": ticket.priority}
             })),
             ("PUT", p) if p.ends_with(".json") => {
                 let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
@@ -101,10 +137,18 @@ impl Respond for Responder {
                         .lock()
                         .unwrap()
                         .notes
-                        .entry(number)
+                        .entry(number.clone())
                         .or_default() += 1;
                 }
                 ticket.stamp += 1;
+                let mut counts = self.state.counts.lock().unwrap();
+                if let Some(problem) = t["problem_id"].as_u64() {
+                    counts.problem_of.insert(number.clone(), problem);
+                }
+                if let Some(p) = t["priority"].as_str() {
+                    ticket.priority = Some(p.to_string());
+                    counts.priority.insert(number, p.to_string());
+                }
                 ResponseTemplate::new(200).set_body_json(json!({"ticket": {}}))
             }
             _ => ResponseTemplate::new(404).set_body_json(json!({"error": "RecordNotFound"})),

@@ -7,13 +7,16 @@
 //!   decision (JSON) once triaged, and the attributes the indexes and history use;
 //! - `pk=TICKET#<id>, sk=EVENT#<invocation id>`: webhook dedupe;
 //! - `pk=ALERT#<alert id>, sk=META`: the alert (JSON) and its delivery state;
-//! - `pk=LOAD#<day>, sk=META`: tickets assigned per agent that day (atomic counters).
+//! - `pk=LOAD#<day>, sk=META`: tickets assigned per agent that day (atomic counters);
+//! - `pk=SIGHTINGS#<day>` and `pk=INCIDENT#<id>`: the incident look-up (see
+//!   [`incident_store`]).
 //!
 //! Index `by_customer` (`gsi1pk=CUSTOMER#<key>`, `gsi1sk=<received epoch>#<id>`) serves
 //! Guardian's history; index `by_day` (`gsi2pk=DAY#<yyyy-mm-dd>`, `gsi2sk=<decided
 //! epoch>#<id>`) serves reports without scanning the table.
 
 pub mod alert_ledger;
+pub mod incident_store;
 pub mod s3;
 pub mod ses;
 pub mod sqs;
@@ -30,6 +33,7 @@ use crate::domain::TicketId;
 use crate::ports::PortError;
 
 pub use alert_ledger::DynamoAlertLedger;
+pub use incident_store::DynamoIncidentStore;
 pub use s3::{S3Bucket, S3EmailArchive, S3ZendeskRecorder};
 pub use ses::SesNotifier;
 pub use sqs::SqsQueue;

@@ -14,10 +14,21 @@ use super::{
 };
 use crate::domain::{AccountContext, Decision, Ticket, TicketId};
 use crate::engine::agents::AgentLoad;
+use crate::followup::{Change, FollowUp};
 use crate::ports::{
     Decided, LlmUsage, PortError, Receipt, StoredDecision, StoredTicket, TicketClaim, TicketStore,
 };
 use crate::settings::FunctionConfig;
+use crate::sla::Progress;
+
+/// Whether a put was refused by its condition.
+fn put_condition_failed<R>(
+    err: &SdkError<aws_sdk_dynamodb::operation::put_item::PutItemError, R>,
+) -> bool {
+    err.as_service_error().is_some_and(
+        aws_sdk_dynamodb::operation::put_item::PutItemError::is_conditional_check_failed_exception,
+    )
+}
 
 /// Whether an update was refused by its condition (an expected answer, not a failure).
 fn condition_failed<R>(err: &SdkError<UpdateItemError, R>) -> bool {
@@ -78,6 +89,45 @@ impl DynamoTicketStore {
             .await
             .map_err(|e| port_error("dynamodb", e))?;
         Ok(out.item)
+    }
+
+    /// The JSON attribute `field` of the ticket's items whose sort key starts with
+    /// `prefix`, in key order; a `change` also takes the item's `applied` flag.
+    async fn under<T: serde::de::DeserializeOwned + 'static>(
+        &self,
+        id: &TicketId,
+        prefix: &str,
+        field: &str,
+    ) -> Result<Vec<T>, PortError> {
+        let mut out = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :p AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":p", s(ticket_pk(id)))
+                .expression_attribute_values(":prefix", s(prefix))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| port_error("dynamodb", e))?;
+            for item in page.items() {
+                if let Some(text) = get_s(item, field) {
+                    let mut value: serde_json::Value = from_json(text, field)?;
+                    if field == "change" && get_bool(item, "applied") {
+                        value["applied"] = serde_json::Value::Bool(true);
+                    }
+                    out.push(serde_json::from_value(value).map_err(|e| bad_item(e.to_string()))?);
+                }
+            }
+            match page.last_evaluated_key {
+                Some(k) => start = Some(k),
+                None => return Ok(out),
+            }
+        }
     }
 
     /// Sets a decided ticket's stage flag (`noted`, `completed`).
@@ -307,6 +357,7 @@ impl TicketStore for DynamoTicketStore {
             decision: from_json(text, "decision")?,
             noted: get_bool(&item, "noted"),
             completed: get_bool(&item, "completed"),
+            revision: get_n(&item, "revision").unwrap_or(0) as u32,
         }))
     }
 
@@ -537,6 +588,10 @@ impl TicketStore for DynamoTicketStore {
                             llm: get_s(item, "llm")
                                 .map(|u| from_json(u, "model usage"))
                                 .transpose()?,
+                            progress: Progress {
+                                answered_at: get_n(item, "answered_at"),
+                                solved_at: get_n(item, "solved_at"),
+                            },
                         });
                     }
                 }
@@ -548,5 +603,168 @@ impl TicketStore for DynamoTicketStore {
             day += 86_400;
         }
         Ok(out)
+    }
+
+    async fn record_progress(&self, id: &TicketId, progress: &Progress) -> Result<bool, PortError> {
+        let mut sets = Vec::new();
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(schema::PK, s(ticket_pk(id)))
+            .key(schema::SK, s("META"))
+            .condition_expression("attribute_exists(pk)");
+        for (name, at) in [
+            ("answered_at", progress.answered_at),
+            ("solved_at", progress.solved_at),
+        ] {
+            if let Some(at) = at {
+                sets.push(format!("{name} = if_not_exists({name}, :{name})"));
+                update = update.expression_attribute_values(format!(":{name}"), n(at));
+            }
+        }
+        if sets.is_empty() {
+            return Ok(self.meta(id).await?.is_some());
+        }
+        match update
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if condition_failed(&e) => Ok(false),
+            Err(e) => Err(port_error("dynamodb", e)),
+        }
+    }
+
+    async fn receive_comment(
+        &self,
+        id: &TicketId,
+        comment: &FollowUp,
+        invocation_id: &str,
+    ) -> Result<Receipt, PortError> {
+        if self.meta(id).await?.is_none() {
+            return Ok(Receipt::UnknownTicket);
+        }
+        let pk = ticket_pk(id);
+        let at = now();
+        // The comment first (writing it again is harmless), then the delivery.
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item(schema::PK, s(&pk))
+            .item(
+                schema::SK,
+                s(format!("COMMENT#{:010}#{}", comment.at, comment.comment_id)),
+            )
+            .item("comment", s(json(comment)?))
+            .item(schema::TTL, self.expires(at))
+            .send()
+            .await
+            .map_err(|e| port_error("dynamodb", e))?;
+        let event = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item(schema::PK, s(&pk))
+            .item(schema::SK, s(format!("EVENT#{invocation_id}")))
+            .item("received_at", n(at))
+            .item("enqueued", AttributeValue::Bool(false))
+            .item(schema::TTL, self.expires(at))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match event {
+            Ok(_) => Ok(Receipt::New),
+            Err(e) if put_condition_failed(&e) => {
+                let seen = self
+                    .client
+                    .get_item()
+                    .table_name(&self.table)
+                    .key(schema::PK, s(&pk))
+                    .key(schema::SK, s(format!("EVENT#{invocation_id}")))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(|e| port_error("dynamodb", e))?;
+                Ok(match seen.item {
+                    Some(item) if !get_bool(&item, "enqueued") => Receipt::NotYetQueued,
+                    _ => Receipt::Duplicate,
+                })
+            }
+            Err(e) => Err(port_error("dynamodb", e)),
+        }
+    }
+
+    async fn comments(&self, id: &TicketId) -> Result<Vec<FollowUp>, PortError> {
+        self.under(id, "COMMENT#", "comment").await
+    }
+
+    async fn revise(
+        &self,
+        id: &TicketId,
+        decision: &Decision,
+        change: &Change,
+    ) -> Result<bool, PortError> {
+        let previous = change.revision.saturating_sub(1);
+        let meta = aws_sdk_dynamodb::types::Update::builder()
+            .table_name(&self.table)
+            .key(schema::PK, s(ticket_pk(id)))
+            .key(schema::SK, s("META"))
+            .update_expression("SET decision = :d, revision = :r, alerted = :al")
+            .condition_expression(if previous == 0 {
+                "attribute_exists(decision) AND (attribute_not_exists(revision) OR revision = :prev)"
+            } else {
+                "attribute_exists(decision) AND revision = :prev"
+            })
+            .expression_attribute_values(":d", s(json(decision)?))
+            .expression_attribute_values(":r", n(change.revision))
+            .expression_attribute_values(":prev", n(previous))
+            .expression_attribute_values(":al", AttributeValue::Bool(decision.guardian.alert))
+            .build()
+            .map_err(|e| bad_item(e.to_string()))?;
+        let log = Put::builder()
+            .table_name(&self.table)
+            .item(schema::PK, s(ticket_pk(id)))
+            .item(schema::SK, s(format!("CHANGE#{:06}", change.revision)))
+            .item("change", s(json(change)?))
+            .item("applied", AttributeValue::Bool(change.applied))
+            .item(schema::TTL, self.expires(now()))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(|e| bad_item(e.to_string()))?;
+        match self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(meta).build())
+            .transact_items(TransactWriteItem::builder().put(log).build())
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(err) => match err.as_service_error() {
+                Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(_)) => Ok(false),
+                _ => Err(port_error("dynamodb", err)),
+            },
+        }
+    }
+
+    async fn changes(&self, id: &TicketId) -> Result<Vec<Change>, PortError> {
+        self.under(id, "CHANGE#", "change").await
+    }
+
+    async fn mark_change_applied(&self, id: &TicketId, revision: u32) -> Result<(), PortError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(schema::PK, s(ticket_pk(id)))
+            .key(schema::SK, s(format!("CHANGE#{revision:06}")))
+            .update_expression("SET applied = :yes")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .send()
+            .await
+            .map_err(|e| port_error("dynamodb", e))?;
+        Ok(())
     }
 }

@@ -375,6 +375,45 @@ impl ZendeskPort for HttpZendesk {
         Ok(())
     }
 
+    /// Looks the ticket up by external id first; a POST that failed in a way that may
+    /// have reached Zendesk (a timeout, a 5xx) is followed by one more look-up rather
+    /// than a second POST.
+    async fn create_ticket(&self, external_id: &str, body: &Value) -> Result<u64, PortError> {
+        let find = || async {
+            let v = self
+                .request(
+                    "GET",
+                    &format!("/api/v2/tickets.json?external_id={external_id}"),
+                    None,
+                )
+                .await?;
+            Ok::<_, PortError>(
+                v["tickets"]
+                    .as_array()
+                    .and_then(|t| t.iter().find_map(|t| t["id"].as_u64())),
+            )
+        };
+        if let Some(id) = find().await? {
+            return Ok(id);
+        }
+        match self
+            .request_with("POST", "/api/v2/tickets.json", Some(body), 1)
+            .await
+        {
+            Ok(v) => v["ticket"]["id"]
+                .as_u64()
+                .ok_or_else(|| PortError::Rejected {
+                    service: SERVICE,
+                    message: "the created ticket has no id".into(),
+                }),
+            Err(e @ PortError::Unavailable { .. }) => match find().await? {
+                Some(id) => Ok(id),
+                None => Err(e),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
     async fn fetch_ticket(&self, number: u64) -> Result<Ticket, PortError> {
         let v = self
             .request(

@@ -24,6 +24,8 @@ pub struct AlertLogEntry {
 pub struct LocalAlertSink {
     guardian: JsonArrayWriter,
     opportunity: JsonArrayWriter,
+    /// Incidents (and service-level warnings, which the scheduled report sends).
+    incident: JsonArrayWriter,
     notifiers: Vec<Box<dyn Notifier>>,
     failures: Mutex<u32>,
 }
@@ -32,20 +34,23 @@ impl LocalAlertSink {
     pub fn new(
         guardian: JsonArrayWriter,
         opportunity: JsonArrayWriter,
+        incident: JsonArrayWriter,
         notifiers: Vec<Box<dyn Notifier>>,
     ) -> Self {
         Self {
             guardian,
             opportunity,
+            incident,
             notifiers,
             failures: Mutex::new(0),
         }
     }
 
-    /// Closes both logs; returns how many sends failed.
+    /// Closes the logs; returns how many sends failed.
     pub fn finish(&self) -> std::io::Result<u32> {
         self.guardian.finish()?;
         self.opportunity.finish()?;
+        self.incident.finish()?;
         Ok(*self.failures.lock().unwrap_or_else(|p| p.into_inner()))
     }
 }
@@ -75,6 +80,7 @@ impl AlertSink for LocalAlertSink {
         let log = match alert.kind {
             AlertKind::Guardian => &self.guardian,
             AlertKind::Opportunity => &self.opportunity,
+            AlertKind::Incident | AlertKind::SlaWarning => &self.incident,
         };
         log.push(entry).map_err(io_error("alert log"))
     }

@@ -1,10 +1,11 @@
-//! Local adapters, one per part: an in-memory ticket store, queue and alert ledger
-//! (tests and `triage run`), JSON logs written as the run goes (so that 100,000
-//! tickets never sit in memory), a Zendesk recorder, a mailbox-file notifier, and the
+//! Local adapters, one per part: an in-memory ticket store, incident store, queue and
+//! alert ledger (tests and `triage run`), JSON logs written as the run goes (so that
+//! 100,000 tickets never sit in memory), a Zendesk recorder, a mailbox-file notifier, and the
 //! alert sink that logs and notifies in one step.
 
 pub mod alert_ledger;
 pub mod alert_sink;
+pub mod incident_store;
 pub mod json_log;
 pub mod mbox;
 pub mod queue;
@@ -13,6 +14,7 @@ pub mod zendesk_recorder;
 
 pub use alert_ledger::MemoryAlertLedger;
 pub use alert_sink::{AlertLogEntry, LocalAlertSink};
+pub use incident_store::MemoryIncidentStore;
 pub use json_log::JsonArrayWriter;
 pub use mbox::MboxNotifier;
 pub use queue::MemoryQueue;

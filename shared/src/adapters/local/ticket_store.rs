@@ -8,9 +8,11 @@ use async_trait::async_trait;
 use super::now_secs;
 use crate::domain::{AccountContext, Decision, Ticket, TicketId};
 use crate::engine::agents::AgentLoad;
+use crate::followup::{Change, FollowUp};
 use crate::ports::{
     Decided, LlmUsage, PortError, Receipt, StoredDecision, StoredTicket, TicketClaim, TicketStore,
 };
+use crate::sla::Progress;
 
 #[derive(Default)]
 struct MemoryState {
@@ -23,6 +25,9 @@ struct MemoryState {
     load: AgentLoad,
     /// Ticket → (owner, lease end in epoch seconds).
     claims: HashMap<TicketId, (String, i64)>,
+    progress: HashMap<TicketId, Progress>,
+    comments: HashMap<TicketId, Vec<FollowUp>>,
+    changes: HashMap<TicketId, Vec<Change>>,
 }
 
 /// Ticket state in memory. [`MemoryTicketStore::for_run`] keeps only history and load
@@ -135,6 +140,7 @@ impl TicketStore for MemoryTicketStore {
                     ticket: state.tickets.get(id)?.ticket.clone(),
                     decision: state.decisions.get(id)?.decision.clone(),
                     llm: llm.clone(),
+                    progress: state.progress.get(id).cloned().unwrap_or_default(),
                 })
             })
             .collect())
@@ -174,6 +180,7 @@ impl TicketStore for MemoryTicketStore {
                     decision: decision.clone(),
                     noted: false,
                     completed: false,
+                    revision: 0,
                 },
             );
             state
@@ -252,6 +259,86 @@ impl TicketStore for MemoryTicketStore {
             d.completed = true;
         }
         state.claims.remove(id);
+        Ok(())
+    }
+
+    async fn record_progress(&self, id: &TicketId, progress: &Progress) -> Result<bool, PortError> {
+        let mut state = self.lock();
+        if !state.tickets.contains_key(id) {
+            return Ok(false);
+        }
+        let p = state.progress.entry(id.clone()).or_default();
+        p.answered_at = p.answered_at.or(progress.answered_at);
+        p.solved_at = p.solved_at.or(progress.solved_at);
+        Ok(true)
+    }
+
+    async fn receive_comment(
+        &self,
+        id: &TicketId,
+        comment: &FollowUp,
+        invocation_id: &str,
+    ) -> Result<Receipt, PortError> {
+        let mut state = self.lock();
+        if !state.tickets.contains_key(id) {
+            return Ok(Receipt::UnknownTicket);
+        }
+        if let Some(enqueued) = state.invocations.get(invocation_id) {
+            return Ok(if *enqueued {
+                Receipt::Duplicate
+            } else {
+                Receipt::NotYetQueued
+            });
+        }
+        state.invocations.insert(invocation_id.to_string(), false);
+        let comments = state.comments.entry(id.clone()).or_default();
+        if !comments.iter().any(|c| c.comment_id == comment.comment_id) {
+            comments.push(comment.clone());
+            comments.sort_by_key(|c| c.at);
+        }
+        Ok(Receipt::New)
+    }
+
+    async fn comments(&self, id: &TicketId) -> Result<Vec<FollowUp>, PortError> {
+        Ok(self.lock().comments.get(id).cloned().unwrap_or_default())
+    }
+
+    async fn revise(
+        &self,
+        id: &TicketId,
+        decision: &Decision,
+        change: &Change,
+    ) -> Result<bool, PortError> {
+        let mut state = self.lock();
+        let Some(stored) = state.decisions.get_mut(id) else {
+            return Ok(false);
+        };
+        if stored.revision + 1 != change.revision {
+            return Ok(false);
+        }
+        stored.decision = decision.clone();
+        stored.revision = change.revision;
+        state
+            .changes
+            .entry(id.clone())
+            .or_default()
+            .push(change.clone());
+        Ok(true)
+    }
+
+    async fn changes(&self, id: &TicketId) -> Result<Vec<Change>, PortError> {
+        Ok(self.lock().changes.get(id).cloned().unwrap_or_default())
+    }
+
+    async fn mark_change_applied(&self, id: &TicketId, revision: u32) -> Result<(), PortError> {
+        if let Some(c) = self
+            .lock()
+            .changes
+            .get_mut(id)
+            .and_then(|cs| cs.iter_mut().find(|c| c.revision == revision))
+        {
+            c.applied = true;
+        }
         Ok(())
     }
 }

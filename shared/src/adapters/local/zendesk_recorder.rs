@@ -1,6 +1,10 @@
 //! Records every Zendesk call, and forwards it when a live adapter is behind.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use async_trait::async_trait;
+use serde_json::Value;
 
 use super::io_error;
 use super::json_log::JsonArrayWriter;
@@ -14,12 +18,21 @@ use crate::zendesk::ZendeskCall;
 pub struct RecordingZendesk {
     log: JsonArrayWriter,
     live: Option<Box<dyn ZendeskPort>>,
+    /// Tickets created while only recording: external id to a stand-in number.
+    created: Mutex<HashMap<String, u64>>,
 }
+
+/// Stand-in numbers of tickets created while only recording start here.
+const RECORDED_TICKETS_FROM: u64 = 900_000_001;
 
 impl RecordingZendesk {
     /// Records only.
     pub fn new(log: JsonArrayWriter) -> Self {
-        Self { log, live: None }
+        Self {
+            log,
+            live: None,
+            created: Mutex::default(),
+        }
     }
 
     /// Records and sends through `live`.
@@ -27,6 +40,7 @@ impl RecordingZendesk {
         Self {
             log,
             live: Some(live),
+            created: Mutex::default(),
         }
     }
 
@@ -52,6 +66,34 @@ impl ZendeskPort for RecordingZendesk {
             Some(live) => live.apply(calls, replay).await,
             None => Ok(()),
         }
+    }
+
+    async fn create_ticket(&self, external_id: &str, body: &Value) -> Result<u64, PortError> {
+        if let Some(live) = &self.live {
+            let number = live.create_ticket(external_id, body).await?;
+            self.log
+                .push(ZendeskCall {
+                    method: "POST".into(),
+                    path: "/api/v2/tickets.json".into(),
+                    body: body.clone(),
+                })
+                .map_err(io_error("zendesk recorder"))?;
+            return Ok(number);
+        }
+        let mut created = self.created.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = created.get(external_id) {
+            return Ok(*n);
+        }
+        let number = RECORDED_TICKETS_FROM + created.len() as u64;
+        created.insert(external_id.to_string(), number);
+        self.log
+            .push(ZendeskCall {
+                method: "POST".into(),
+                path: "/api/v2/tickets.json".into(),
+                body: body.clone(),
+            })
+            .map_err(io_error("zendesk recorder"))?;
+        Ok(number)
     }
 
     async fn fetch_ticket(&self, number: u64) -> Result<Ticket, PortError> {

@@ -4,13 +4,27 @@
 //! keeps duplicate deliveries, in one batch or in parallel invocations, from acting
 //! twice; each step is safe to repeat, so a redelivery after a crash finishes what an
 //! earlier attempt started without deciding, noting or alerting twice.
+//!
+//! Before the decision is stored, the ticket is looked up against recent tickets of
+//! other accounts ([`incidents`]): an incident raises its priority, and its declaring
+//! delivery creates the Zendesk problem ticket and alerts on-call. Every decision
+//! records its service-level clock ([`crate::sla`]). A customer's follow-up comment
+//! revises the decision ([`Pipeline::follow_up`]).
+
+mod follow_up;
+mod incidents;
+
+pub use follow_up::FollowedUp;
+pub use incidents::{Observed, observe, update as update_incident};
 
 use crate::accounts::AccountDirectory;
 use crate::alerts::{Alert, AlertRouting, alerts_for};
 use crate::domain::{Decision, Ticket};
 use crate::engine::Engine;
 use crate::llm::LlmAdvisor;
-use crate::ports::{AlertSink, LlmUsage, PortError, TicketClaim, TicketStore, ZendeskPort};
+use crate::ports::{
+    AlertSink, IncidentStore, LlmUsage, PortError, TicketClaim, TicketStore, ZendeskPort,
+};
 use crate::settings::{Env, SettingsError};
 use crate::zendesk::{self, CustomFieldIds};
 use serde::Deserialize;
@@ -23,7 +37,7 @@ pub struct PipelineSettings {
 }
 
 /// The custom field ids shipped with the product.
-const DEFAULT_ZENDESK_TOML: &str = include_str!("../../data/zendesk.toml");
+const DEFAULT_ZENDESK_TOML: &str = include_str!("../../../data/zendesk.toml");
 
 #[derive(Debug, Deserialize)]
 struct ZendeskToml {
@@ -76,6 +90,8 @@ impl PipelineSettings {
                 opportunity_email: env
                     .get("OPPORTUNITY_EMAIL")
                     .unwrap_or(base.opportunity_email),
+                oncall_email: env.get("ONCALL_EMAIL").unwrap_or(base.oncall_email),
+                sla_email: env.get("SLA_EMAIL").unwrap_or(base.sla_email),
                 zendesk_url,
                 dashboard_url: env.get("DASHBOARD_URL"),
             },
@@ -95,6 +111,8 @@ pub enum PipelineError {
     Zendesk(PortError),
     #[error("alerts: {0}")]
     Alerts(PortError),
+    #[error("incident store: {0}")]
+    Incidents(PortError),
 }
 
 impl PipelineError {
@@ -102,9 +120,10 @@ impl PipelineError {
     pub fn port(&self) -> Option<&PortError> {
         match self {
             PipelineError::Busy { .. } => None,
-            PipelineError::Store(e) | PipelineError::Zendesk(e) | PipelineError::Alerts(e) => {
-                Some(e)
-            }
+            PipelineError::Store(e)
+            | PipelineError::Zendesk(e)
+            | PipelineError::Alerts(e)
+            | PipelineError::Incidents(e) => Some(e),
         }
     }
 }
@@ -148,6 +167,8 @@ pub struct Pipeline<'a> {
     pub settings: &'a PipelineSettings,
     /// The optional language model (hybrid or always); `None` for the engine alone.
     pub llm: Option<&'a LlmAdvisor<'a>>,
+    /// Sightings and incidents across accounts; `None` looks up no incidents.
+    pub incidents: Option<&'a dyn IncidentStore>,
 }
 
 impl Pipeline<'_> {
@@ -198,6 +219,7 @@ impl Pipeline<'_> {
         let store = |e| PipelineError::Store(e);
         let mut llm = None;
         let mut noted = false;
+        let mut escalated = false;
         let (decision, replayed) = match self.store.decision(&ticket.id).await.map_err(store)? {
             Some(stored) if stored.completed => {
                 return Ok(Processed::already_done(stored.decision));
@@ -210,7 +232,7 @@ impl Pipeline<'_> {
                 let history = self.store.history(ticket).await.map_err(store)?;
                 let load = self.store.agent_load().await.map_err(store)?;
                 let decision = self.engine.decide(ticket, &history, &load);
-                let decision = match self.llm {
+                let mut decision = match self.llm {
                     Some(advisor) if advisor.wants(&decision, self.engine) => {
                         let (decision, usage) =
                             advisor.consult(ticket, decision, self.engine).await;
@@ -219,6 +241,29 @@ impl Pipeline<'_> {
                     }
                     _ => decision,
                 };
+                let policy = &self.engine.policy;
+                let at = ticket
+                    .created_epoch()
+                    .unwrap_or_else(|| time::OffsetDateTime::now_utc().unix_timestamp());
+                if let Some(store) = self.incidents
+                    && let Some(found) = observe(store, self.engine, ticket, &decision, at)
+                        .await
+                        .map_err(PipelineError::Incidents)?
+                {
+                    escalated = found.escalated;
+                    crate::incident::apply(
+                        &mut decision,
+                        &found.incident,
+                        found.declared,
+                        &policy.incidents,
+                    );
+                }
+                decision.sla = Some(crate::sla::clock(
+                    &policy.sla,
+                    decision.priority,
+                    ticket.mrr,
+                    at,
+                ));
                 if self
                     .store
                     .save_decision(ticket, &decision, llm.as_ref())
@@ -255,6 +300,7 @@ impl Pipeline<'_> {
                 .map_err(PipelineError::Zendesk)?;
             self.store.mark_noted(&ticket.id).await.map_err(store)?;
         }
+        self.follow_through(&decision, replayed, escalated).await?;
         let alerts = alerts_for(ticket, &decision, self.accounts, &self.settings.routing);
         for alert in &alerts {
             self.alerts

@@ -1,0 +1,388 @@
+//! Incidents across accounts: tickets from different accounts that describe the same
+//! failure within a sliding window are one incident. "The same failure" is decided by
+//! the team the engine routed both tickets to and the estimated Jaccard similarity of
+//! their words and the engine's concepts ([`Sketch`]). The look-up is pure: given the
+//! new ticket's [`Sighting`], the recent sightings and the open incidents, [`assess`]
+//! says whether the ticket joins an incident, declares one, or stands alone. The
+//! pipeline records sightings and incidents through the
+//! [`IncidentStore`](crate::ports::IncidentStore) port, whose conditional write decides
+//! which of two concurrent deliveries opens an incident.
+
+pub mod score;
+pub mod sketch;
+
+use serde::{Deserialize, Serialize};
+
+pub use crate::domain::IncidentRef;
+use crate::domain::{Decision, Priority, Team, Ticket, TicketId};
+use crate::policy::IncidentPolicy;
+pub use sketch::Sketch;
+
+/// A decided ticket as the incident look-up sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sighting {
+    pub ticket_id: TicketId,
+    /// The account ([`Ticket::customer_key`]).
+    pub account: String,
+    pub customer_name: String,
+    /// When the ticket was written (epoch seconds).
+    pub at: i64,
+    pub team: Team,
+    /// The priority decided for the ticket alone, before any incident raised it.
+    pub priority: Priority,
+    pub mrr: Option<f64>,
+    pub subject: String,
+    pub sketch: Sketch,
+}
+
+impl Sighting {
+    /// `concepts`: the engine's for the ticket ([`crate::engine::Engine::concepts`]).
+    pub fn of(ticket: &Ticket, decision: &Decision, at: i64, concepts: &[&str]) -> Sighting {
+        Sighting {
+            ticket_id: ticket.id.clone(),
+            account: ticket.customer_key(),
+            customer_name: ticket.customer_name.clone(),
+            at,
+            team: decision.team,
+            priority: decision.priority,
+            mrr: ticket.mrr,
+            subject: ticket.subject.clone(),
+            sketch: Sketch::of(&ticket.subject, &ticket.description, concepts),
+        }
+    }
+
+    pub fn member(&self) -> Member {
+        Member {
+            ticket_id: self.ticket_id.clone(),
+            account: self.account.clone(),
+            customer_name: self.customer_name.clone(),
+            at: self.at,
+            priority: self.priority,
+            subject: self.subject.clone(),
+        }
+    }
+}
+
+/// A ticket in an incident.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Member {
+    pub ticket_id: TicketId,
+    pub account: String,
+    pub customer_name: String,
+    pub at: i64,
+    /// The priority decided for the ticket alone.
+    pub priority: Priority,
+    pub subject: String,
+}
+
+/// Sketches kept with an incident to recognise later members by (the first members';
+/// 40 sketches are 10 KB of the incident's item).
+const REPRESENTATIVES: usize = 40;
+
+/// An incident: its members, the priority they are raised to, and its Zendesk problem
+/// ticket once created.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Incident {
+    /// `INC-<first member's ticket id>`: every delivery that sees the same tickets
+    /// names the incident alike, so that a conditional write can decide who opens it.
+    pub id: String,
+    /// The first member's subject.
+    pub title: String,
+    pub team: Team,
+    /// The first member's time.
+    pub first_at: i64,
+    /// When the incident was declared (the declaring ticket's time).
+    pub declared_at: i64,
+    /// The latest member's time; the incident takes members until `idle_minutes` after.
+    pub last_at: i64,
+    /// The ticket whose arrival declared it.
+    pub declared_by: TicketId,
+    /// Members are raised to at least this priority.
+    pub level: Priority,
+    /// The Zendesk problem ticket.
+    pub problem_id: Option<u64>,
+    /// In order of arrival.
+    pub members: Vec<Member>,
+    /// Sketches of the first members, to recognise later ones.
+    pub sketches: Vec<Sketch>,
+}
+
+impl Incident {
+    /// Distinct accounts among the members.
+    pub fn accounts(&self) -> usize {
+        let mut a: Vec<&str> = self.members.iter().map(|m| m.account.as_str()).collect();
+        a.sort_unstable();
+        a.dedup();
+        a.len()
+    }
+
+    pub fn has(&self, id: &TicketId) -> bool {
+        self.members.iter().any(|m| &m.ticket_id == id)
+    }
+
+    /// Adds a member (once) and raises the level when the policy says so.
+    pub fn add(&mut self, member: Member, policy: &IncidentPolicy) {
+        if self.has(&member.ticket_id) {
+            return;
+        }
+        self.last_at = self.last_at.max(member.at);
+        let at = self
+            .members
+            .partition_point(|m| (m.at, &m.ticket_id) <= (member.at, &member.ticket_id));
+        self.members.insert(at, member);
+        self.level = self.level.min(policy.level_for(self.accounts()));
+    }
+
+    /// Keeps a member's sketch to recognise later members by, up to a limit.
+    pub fn remember(&mut self, sketch: &Sketch) {
+        if self.sketches.len() < REPRESENTATIVES {
+            self.sketches.push(sketch.clone());
+        }
+    }
+
+    /// Whether a new ticket written at `at` may still join.
+    pub fn is_open(&self, at: i64, policy: &IncidentPolicy) -> bool {
+        at - self.last_at <= policy.idle_minutes * 60 && at >= self.first_at
+    }
+}
+
+/// What the look-up found for a new ticket.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// No incident: the ticket stands alone.
+    Alone,
+    /// The ticket describes the failure of this open incident.
+    Join(String),
+    /// With the recent tickets it forms a new incident.
+    Declare(Box<Incident>),
+}
+
+/// Whether a ticket decided at `priority` describes a failure the incident look-up
+/// considers (questions and how-tos, decided lower, do not).
+pub fn eligible(policy: &IncidentPolicy, priority: Priority) -> bool {
+    policy.enabled && priority <= policy.max_priority
+}
+
+/// The look-up: `recent` holds the sightings of the last `window_minutes` (the new
+/// one may be among them), `open` the incidents that may take members.
+pub fn assess(
+    policy: &IncidentPolicy,
+    new: &Sighting,
+    recent: &[Sighting],
+    open: &[Incident],
+) -> Verdict {
+    // An open incident whose first members read like this ticket takes it.
+    let best = open
+        .iter()
+        .filter(|i| i.is_open(new.at, policy) || i.has(&new.ticket_id))
+        .filter(|i| i.team == new.team)
+        .map(|i| {
+            let sim = i
+                .sketches
+                .iter()
+                .map(|s| s.similarity(&new.sketch))
+                .fold(0.0, f64::max);
+            (i, sim)
+        })
+        .filter(|(i, sim)| *sim >= policy.similarity || i.has(&new.ticket_id))
+        .max_by(|a, b| a.1.total_cmp(&b.1));
+    if let Some((incident, _)) = best {
+        return Verdict::Join(incident.id.clone());
+    }
+    let since = new.at - policy.window_minutes * 60;
+    let mut similar: Vec<&Sighting> = recent
+        .iter()
+        .filter(|s| s.ticket_id != new.ticket_id && s.at >= since && s.at <= new.at)
+        .filter(|s| eligible(policy, s.priority))
+        .filter(|s| s.team == new.team)
+        .filter(|s| s.sketch.similarity(&new.sketch) >= policy.similarity)
+        .collect();
+    // A ticket like a member of an open incident joins it (the failure is the same
+    // even when this ticket's words are closer to a later member's than to the first).
+    if let Some(incident) = open
+        .iter()
+        .filter(|i| i.is_open(new.at, policy) && i.team == new.team)
+        .find(|i| similar.iter().any(|s| i.has(&s.ticket_id)))
+    {
+        return Verdict::Join(incident.id.clone());
+    }
+    similar.push(new);
+    similar.sort_by(|a, b| (a.at, &a.ticket_id).cmp(&(b.at, &b.ticket_id)));
+    similar.dedup_by(|a, b| a.ticket_id == b.ticket_id);
+    let mut accounts: Vec<&str> = similar.iter().map(|s| s.account.as_str()).collect();
+    accounts.sort_unstable();
+    accounts.dedup();
+    let enterprise = similar
+        .iter()
+        .any(|s| s.mrr.is_some_and(|m| m >= policy.enterprise_mrr));
+    let enough = accounts.len() >= policy.min_accounts
+        || (enterprise && accounts.len() >= policy.enterprise_min_accounts);
+    if !enough {
+        return Verdict::Alone;
+    }
+    let first = similar[0];
+    let mut incident = Incident {
+        id: incident_id(&first.ticket_id),
+        title: first.subject.clone(),
+        team: new.team,
+        first_at: first.at,
+        declared_at: new.at,
+        last_at: new.at,
+        declared_by: new.ticket_id.clone(),
+        level: policy.raise_to,
+        problem_id: None,
+        members: Vec::new(),
+        sketches: similar
+            .iter()
+            .take(REPRESENTATIVES)
+            .map(|s| s.sketch.clone())
+            .collect(),
+    };
+    for s in similar {
+        incident.add(s.member(), policy);
+    }
+    Verdict::Declare(Box::new(incident))
+}
+
+/// `INC-` and the ticket id reduced to `[A-Za-z0-9_-]`.
+pub fn incident_id(first: &TicketId) -> String {
+    let clean: String = first
+        .as_str()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("INC-{}", clean.trim_matches('_'))
+}
+
+/// Raises a decision to the incident's level and says why.
+pub fn apply(
+    decision: &mut Decision,
+    incident: &Incident,
+    declared: bool,
+    policy: &IncidentPolicy,
+) {
+    let accounts = incident.accounts();
+    let minutes = (incident.last_at - incident.first_at).max(0) / 60;
+    let mut reason = format!(
+        "Incident {}: {accounts} accounts reported the same failure within {minutes} minutes (policy: {} accounts in {} minutes)",
+        incident.id, policy.min_accounts, policy.window_minutes
+    );
+    if incident.level < decision.priority {
+        reason.push_str(&format!(
+            "; raised from {} to {}",
+            decision.priority, incident.level
+        ));
+        decision.priority = incident.level;
+    }
+    decision.reasons.insert(0, reason);
+    decision.incident = Some(IncidentRef {
+        id: incident.id.clone(),
+        declared,
+        accounts,
+        problem_id: incident.problem_id,
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::Policy;
+
+    fn sighting(id: &str, account: &str, minute: i64, text: &str) -> Sighting {
+        Sighting {
+            ticket_id: TicketId::parse(id).unwrap(),
+            account: format!("name:{account}"),
+            customer_name: account.to_string(),
+            at: 1_700_000_000 + minute * 60,
+            team: Team::IntegrationsApi,
+            priority: Priority::P2,
+            mrr: Some(500.0),
+            subject: text.to_string(),
+            sketch: Sketch::of(text, text, &[]),
+        }
+    }
+
+    const SLOW: &str = "Orders slow to sync from Shopify, new orders missing in the app";
+
+    #[test]
+    fn three_accounts_in_the_window_declare_an_incident_named_after_the_first() {
+        let policy = Policy::default_policy().incidents;
+        let a = sighting("F-1", "a", 0, SLOW);
+        let b = sighting("F-2", "b", 5, SLOW);
+        let b2 = sighting("F-3", "b", 6, SLOW);
+        let c = sighting("F-4", "c", 12, SLOW);
+        assert_eq!(
+            assess(&policy, &b2, &[a.clone(), b.clone()], &[]),
+            Verdict::Alone
+        );
+        let Verdict::Declare(i) = assess(&policy, &c, &[a.clone(), b, b2, c.clone()], &[]) else {
+            panic!("expected an incident");
+        };
+        assert_eq!(i.id, "INC-F-1");
+        assert_eq!(i.members.len(), 4);
+        assert_eq!(i.accounts(), 3);
+        assert_eq!(i.level, Priority::P1);
+        // Outside the window, the first ticket no longer counts.
+        let late = sighting("F-9", "d", 12 + policy.window_minutes + 1, SLOW);
+        let Verdict::Alone = assess(&policy, &late, &[a, c], &[]) else {
+            panic!("the window slid past the others");
+        };
+    }
+
+    #[test]
+    fn different_failures_do_not_add_up_and_an_open_incident_takes_its_kind() {
+        let policy = Policy::default_policy().incidents;
+        let a = sighting("F-1", "a", 0, SLOW);
+        let b = sighting(
+            "F-2",
+            "b",
+            1,
+            "Invoice for October has the wrong VAT number",
+        );
+        let c = sighting(
+            "F-3",
+            "c",
+            2,
+            "Cannot log in after enabling SSO, the whole team is locked out",
+        );
+        assert_eq!(assess(&policy, &c, &[a.clone(), b], &[]), Verdict::Alone);
+        let d = sighting("F-4", "d", 3, SLOW);
+        let e = sighting("F-5", "e", 4, SLOW);
+        let Verdict::Declare(i) = assess(&policy, &e, &[a, d], &[]) else {
+            panic!("expected an incident");
+        };
+        let later = sighting("F-6", "f", 100, SLOW);
+        assert_eq!(
+            assess(&policy, &later, &[], &[*i.clone()]),
+            Verdict::Join(i.id.clone())
+        );
+        let idle = sighting("F-7", "g", 4 + policy.idle_minutes + 1, SLOW);
+        assert_eq!(assess(&policy, &idle, &[], &[*i]), Verdict::Alone);
+    }
+
+    #[test]
+    fn an_enterprise_account_and_one_more_are_enough_and_size_raises_to_p0() {
+        let policy = Policy::default_policy().incidents;
+        let mut big = sighting("F-1", "big", 0, SLOW);
+        big.mrr = Some(policy.enterprise_mrr);
+        let b = sighting("F-2", "b", 3, SLOW);
+        let Verdict::Declare(mut i) = assess(&policy, &b, &[big], &[]) else {
+            panic!("expected an incident");
+        };
+        assert_eq!(i.level, Priority::P1);
+        for (n, acc) in ["c", "d", "e", "f", "g"].iter().enumerate() {
+            i.add(
+                sighting(&format!("F-{}", n + 3), acc, 10, SLOW).member(),
+                &policy,
+            );
+        }
+        assert!(i.accounts() >= policy.p0_accounts);
+        assert_eq!(i.level, Priority::P0);
+    }
+}

@@ -1,0 +1,198 @@
+//! The pipeline's incident step. Before the decision is stored, the ticket's sighting
+//! is recorded and looked up against the recent ones ([`observe`]); a ticket that
+//! declares an incident opens it with a conditional write, so that of two concurrent
+//! deliveries one opens it and the other joins. After the ticket's own update,
+//! [`follow_through`] creates the problem ticket (found by external id when an earlier
+//! attempt created it), links the members and alerts on-call once (the alert's id is
+//! the incident's).
+//!
+//! Who links whom: a member that joins once the problem ticket is known links itself
+//! in its own update; the declaring delivery links every member that joined before it
+//! recorded the problem ticket. Both read and change the incident with a
+//! compare-and-swap, so each member is linked by exactly one of them.
+
+use super::{Pipeline, PipelineError};
+use crate::alerts::incident_alert;
+use crate::domain::{Decision, Ticket};
+use crate::engine::Engine;
+use crate::incident::{self, Incident, Sighting, Verdict};
+use crate::ports::{IncidentStore, PortError};
+use crate::zendesk;
+
+/// Compare-and-swap attempts before giving up (the message is then retried).
+const ATTEMPTS: usize = 20;
+
+/// What the look-up found for a ticket.
+#[derive(Debug, Clone)]
+pub struct Observed {
+    pub incident: Incident,
+    /// This delivery opened the incident.
+    pub declared: bool,
+    /// This ticket's joining raised the incident's level.
+    pub escalated: bool,
+}
+
+/// Applies `change` to the stored incident until the write wins; `None` when no such
+/// incident is stored. `change` returns whether it changed anything.
+pub async fn update(
+    store: &dyn IncidentStore,
+    id: &str,
+    change: impl Fn(&mut Incident) -> bool,
+) -> Result<Option<Incident>, PortError> {
+    for _ in 0..ATTEMPTS {
+        let Some(stored) = store.incident(id).await? else {
+            return Ok(None);
+        };
+        let mut incident = stored.incident;
+        if !change(&mut incident) {
+            return Ok(Some(incident));
+        }
+        if store.replace(&incident, stored.version).await? {
+            return Ok(Some(incident));
+        }
+    }
+    Err(PortError::Unavailable {
+        service: "incident store",
+        message: format!("incident {id} kept changing; try again"),
+    })
+}
+
+/// Records the ticket's sighting and finds its incident, if any.
+pub async fn observe(
+    store: &dyn IncidentStore,
+    engine: &Engine,
+    ticket: &Ticket,
+    decision: &Decision,
+    at: i64,
+) -> Result<Option<Observed>, PortError> {
+    let policy = &engine.policy.incidents;
+    if !incident::eligible(policy, decision.priority) {
+        return Ok(None);
+    }
+    let sighting = Sighting::of(ticket, decision, at, &engine.concepts(ticket));
+    store.record(&sighting).await?;
+    let recent = store.sightings(at - policy.window_minutes * 60, at).await?;
+    let open: Vec<Incident> = store
+        .incidents(at - policy.idle_minutes * 60)
+        .await?
+        .into_iter()
+        .map(|s| s.incident)
+        .collect();
+    let id = match incident::assess(policy, &sighting, &recent, &open) {
+        Verdict::Alone => return Ok(None),
+        Verdict::Join(id) => id,
+        Verdict::Declare(new) => {
+            if store.open(&new).await? {
+                return Ok(Some(Observed {
+                    incident: *new,
+                    declared: true,
+                    escalated: false,
+                }));
+            }
+            // Opened before: by this ticket's earlier delivery (which stopped before
+            // storing its decision: this one finishes its work), or by another
+            // ticket's delivery (join it).
+            if let Some(stored) = store.incident(&new.id).await?
+                && stored.incident.declared_by == sighting.ticket_id
+            {
+                return Ok(Some(Observed {
+                    incident: stored.incident,
+                    declared: true,
+                    escalated: false,
+                }));
+            }
+            new.id
+        }
+    };
+    let member = sighting.member();
+    let level = std::cell::Cell::new(None);
+    let joined = update(store, &id, |i| {
+        level.set(Some(i.level));
+        if i.has(&member.ticket_id) {
+            return false;
+        }
+        i.add(member.clone(), policy);
+        i.remember(&sighting.sketch);
+        true
+    })
+    .await?;
+    Ok(joined.map(|incident| Observed {
+        escalated: level.get().is_some_and(|before| incident.level < before),
+        incident,
+        declared: false,
+    }))
+}
+
+impl Pipeline<'_> {
+    /// After the ticket's own update: the declaring delivery creates the problem
+    /// ticket, links the members and alerts on-call; a member whose joining raised the
+    /// incident's level raises the others (when the problem ticket exists; otherwise
+    /// the declaring delivery links them at the new level).
+    pub(super) async fn follow_through(
+        &self,
+        decision: &Decision,
+        replayed: bool,
+        escalated: bool,
+    ) -> Result<(), PipelineError> {
+        let (Some(store), Some(reference)) = (self.incidents, decision.incident.as_ref()) else {
+            return Ok(());
+        };
+        let failed = PipelineError::Incidents;
+        if reference.declared {
+            let Some(stored) = store.incident(&reference.id).await.map_err(failed)? else {
+                return Ok(());
+            };
+            let problem = match stored.incident.problem_id {
+                Some(p) => p,
+                None => self
+                    .zendesk
+                    .create_ticket(
+                        &reference.id,
+                        &zendesk::problem_ticket(&stored.incident, &self.engine.agents),
+                    )
+                    .await
+                    .map_err(PipelineError::Zendesk)?,
+            };
+            let incident = update(store, &reference.id, |i| {
+                if i.problem_id.is_some() {
+                    return false;
+                }
+                i.problem_id = Some(problem);
+                true
+            })
+            .await
+            .map_err(failed)?
+            .unwrap_or(stored.incident);
+            self.link(&incident, replayed).await?;
+            self.alerts
+                .submit(&incident_alert(&incident, &self.settings.routing))
+                .await
+                .map_err(PipelineError::Alerts)?;
+        } else if escalated
+            && let Some(stored) = store.incident(&reference.id).await.map_err(failed)?
+            && stored.incident.problem_id.is_some()
+        {
+            tracing::info!(incident = %reference.id, level = %stored.incident.level, "incident escalated; raising its members");
+            self.link(&stored.incident, true).await?;
+        }
+        Ok(())
+    }
+
+    /// Links every member to the problem ticket (each call safe to repeat: a note
+    /// already on a ticket is not posted again).
+    async fn link(&self, incident: &Incident, replayed: bool) -> Result<(), PipelineError> {
+        let Some(problem) = incident.problem_id else {
+            return Ok(());
+        };
+        for member in &incident.members {
+            let calls = zendesk::link_calls(incident, member, problem);
+            if !calls.is_empty() {
+                self.zendesk
+                    .apply(&calls, replayed)
+                    .await
+                    .map_err(PipelineError::Zendesk)?;
+            }
+        }
+        Ok(())
+    }
+}
