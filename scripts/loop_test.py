@@ -130,7 +130,11 @@ def run(work, env, watch_port, log):
         completed += item.get("completed", {}).get("BOOL", False)
     s3 = local_stack.boto("s3", endpoint)
     emails = s3.list_objects_v2(Bucket=res["ReportBucket"], Prefix="emails/").get("KeyCount", 0)
-    calls = s3.list_objects_v2(Bucket=res["ReportBucket"], Prefix="zendesk-calls/").get("KeyCount", 0)
+    recorded = [o["Key"] for o in s3.list_objects_v2(Bucket=res["ReportBucket"], Prefix="zendesk-calls/")
+                .get("Contents", [])]
+    # One recorded update per ticket; a problem ticket of an incident is recorded apart.
+    calls = sum(1 for k in recorded if not k.startswith("zendesk-calls/create-"))
+    problems = len(recorded) - calls
     alerts = 0
     for page in ddb.get_paginator("scan").paginate(TableName=res["TicketTable"]):
         alerts += sum(1 for i in page["Items"] if i["pk"]["S"].startswith("ALERT#"))
@@ -146,7 +150,8 @@ def run(work, env, watch_port, log):
     print(
         f"local loop (cargo lambda watch): {len(files)} signed webhooks, 202 each, 5 redeliveries "
         f"answered 200; {decided}/{len(files)} decided and completed, 8 duplicate queue messages "
-        f"absorbed, {dlq} in dead-letter queues; {alerts} alerts, {emails} e-mails; report link opens "
+        f"absorbed, {dlq} in dead-letter queues; {alerts} alerts, {emails} e-mails, {problems} incident "
+        f"problem ticket(s) recorded; report link opens "
         f"({time.time() - started:.1f} s; {figures['functions']})")
 
 

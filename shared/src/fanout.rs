@@ -64,6 +64,9 @@ pub async fn warn_sla(
                 due: clock.due(stage),
             };
             let alert = sla_alert(&d.ticket, &d.decision, warning, lead, routing);
+            // Recorded before: warned before (a send that failed is retried by the
+            // fan-out; only a queue failure right after the record, which the SDK
+            // retries first, could leave a warning unsent).
             if !ledger.record(&alert).await? {
                 continue;
             }

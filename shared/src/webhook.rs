@@ -415,4 +415,53 @@ mod tests {
             Err(PayloadError::BadId)
         );
     }
+
+    #[test]
+    fn comments_and_status_changes_are_read_in_both_shapes() {
+        let customer = br#"{"type":"zen:event-type:ticket.comment_added","time":"2026-11-26T12:00:00Z",
+            "detail":{"id":"5158"},"event":{"comment":{"id":"77","body":"Still broken!","is_public":true,
+            "author":{"id":"9","is_staff":false}}}}"#;
+        let Event::Comment { ticket, comment } = event(customer).unwrap() else {
+            panic!("a comment");
+        };
+        assert_eq!(ticket.ticket.id.as_str(), "5158");
+        assert_eq!(
+            (
+                comment.id.as_str(),
+                comment.body.as_str(),
+                comment.public,
+                comment.from_agent
+            ),
+            ("77", "Still broken!", true, false)
+        );
+        assert_eq!(
+            comment.at,
+            crate::domain::parse_time("2026-11-26T12:00:00Z")
+        );
+        let note = br#"{"type":"zen:event-type:ticket.comment_added","detail":{"id":"5158"},
+            "event":{"comment":{"id":"78","body":"[Automated triage]","is_public":false,"author":{"is_staff":true}}}}"#;
+        let Event::Comment { comment, .. } = event(note).unwrap() else {
+            panic!("a comment");
+        };
+        assert!(comment.from_agent && !comment.public);
+        let trigger = br#"{"ticket":{"id":"5158"},"comment":{"body":"any news?","public":"true","author_role":"end-user"}}"#;
+        let Event::Comment { comment, .. } = event(trigger).unwrap() else {
+            panic!("a comment");
+        };
+        assert!(!comment.from_agent && comment.public && comment.id.is_empty());
+        let solved = br#"{"type":"zen:event-type:ticket.status_changed","detail":{"id":"5158"},
+            "event":{"current":"SOLVED","previous":"OPEN"}}"#;
+        assert!(
+            matches!(event(solved).unwrap(), Event::Status { status, .. } if status == "solved")
+        );
+        let trigger = br#"{"ticket":{"id":"5158","status":"closed"},"event":"status_changed"}"#;
+        assert!(
+            matches!(event(trigger).unwrap(), Event::Status { status, .. } if status == "closed")
+        );
+        let created = br#"{"type":"zen:event-type:ticket.created","detail":{"id":"5158","subject":"x"},"event":{}}"#;
+        assert!(matches!(event(created).unwrap(), Event::Ticket(_)));
+        let empty =
+            br#"{"type":"zen:event-type:ticket.comment_added","detail":{"id":"5158"},"event":{}}"#;
+        assert_eq!(event(empty), Err(PayloadError::NoComment));
+    }
 }

@@ -321,11 +321,17 @@ impl Engine {
     }
 
     /// Triage one ticket.
-    /// What the ticket is about, as the rules see it: the names of its component
-    /// signals (Shopify, payments, webhooks…) and of the failures it describes
-    /// (broken, degraded, data mismatch…), negated ones left out. The incident
-    /// look-up compares tickets on these as well as on their words.
-    pub fn concepts(&self, ticket: &Ticket) -> Vec<&'static str> {
+    /// The decision and what the ticket is about, as the rules see it: the names of its
+    /// component signals (Shopify, payments, webhooks…) and of the failures it
+    /// describes (broken, degraded, data mismatch…), negated ones left out, from the
+    /// same reading of the ticket. The incident look-up compares tickets on these as
+    /// well as on their words.
+    pub fn decide_with_concepts(
+        &self,
+        ticket: &Ticket,
+        account: &AccountContext,
+        load: &AgentLoad,
+    ) -> (Decision, Vec<&'static str>) {
         const GENERIC: &[&str] = &[
             "urgency",
             "business_impact",
@@ -341,7 +347,8 @@ impl Engine {
             "past_incident",
             "at_stake",
         ];
-        let a = self.analyse(ticket, None);
+        let a = self.analyse(ticket, self.model.as_ref().map(Model::features));
+        let prediction = self.model.as_ref().map(|m| m.predict(&a.features));
         let mut names: Vec<&'static str> = a
             .found
             .in_family(signals::Family::Team)
@@ -351,7 +358,8 @@ impl Engine {
             .collect();
         names.sort_unstable();
         names.dedup();
-        names
+        let decision = self.decide_from(ticket, &a, prediction.as_ref(), account, load);
+        (decision, names)
     }
 
     pub fn decide(&self, ticket: &Ticket, account: &AccountContext, load: &AgentLoad) -> Decision {

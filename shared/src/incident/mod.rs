@@ -36,7 +36,8 @@ pub struct Sighting {
 }
 
 impl Sighting {
-    /// `concepts`: the engine's for the ticket ([`crate::engine::Engine::concepts`]).
+    /// `concepts`: the engine's for the ticket
+    /// ([`crate::engine::Engine::decide_with_concepts`]).
     pub fn of(ticket: &Ticket, decision: &Decision, at: i64, concepts: &[&str]) -> Sighting {
         Sighting {
             ticket_id: ticket.id.clone(),
@@ -75,6 +76,10 @@ pub struct Member {
     pub subject: String,
 }
 
+/// Members kept in the incident's record (a DynamoDB item holds 400 KB); later ones
+/// are counted in [`Incident::more`] and link themselves in their own update.
+pub const MAX_MEMBERS: usize = 250;
+
 /// Sketches kept with an incident to recognise later members by (the first members';
 /// 40 sketches are 10 KB of the incident's item).
 const REPRESENTATIVES: usize = 40;
@@ -101,8 +106,11 @@ pub struct Incident {
     pub level: Priority,
     /// The Zendesk problem ticket.
     pub problem_id: Option<u64>,
-    /// In order of arrival.
+    /// In order of arrival (the first [`MAX_MEMBERS`]).
     pub members: Vec<Member>,
+    /// Members beyond [`MAX_MEMBERS`].
+    #[serde(default)]
+    pub more: u64,
     /// Sketches of the first members, to recognise later ones.
     pub sketches: Vec<Sketch>,
 }
@@ -126,6 +134,10 @@ impl Incident {
             return;
         }
         self.last_at = self.last_at.max(member.at);
+        if self.members.len() >= MAX_MEMBERS {
+            self.more += 1;
+            return;
+        }
         let at = self
             .members
             .partition_point(|m| (m.at, &m.ticket_id) <= (member.at, &member.ticket_id));
@@ -232,6 +244,7 @@ pub fn assess(
         level: policy.raise_to,
         problem_id: None,
         members: Vec::new(),
+        more: 0,
         sketches: similar
             .iter()
             .take(REPRESENTATIVES)
@@ -261,17 +274,12 @@ pub fn incident_id(first: &TicketId) -> String {
 }
 
 /// Raises a decision to the incident's level and says why.
-pub fn apply(
-    decision: &mut Decision,
-    incident: &Incident,
-    declared: bool,
-    policy: &IncidentPolicy,
-) {
+pub fn apply(decision: &mut Decision, incident: &Incident, declared: bool) {
     let accounts = incident.accounts();
     let minutes = (incident.last_at - incident.first_at).max(0) / 60;
     let mut reason = format!(
-        "Incident {}: {accounts} accounts reported the same failure within {minutes} minutes (policy: {} accounts in {} minutes)",
-        incident.id, policy.min_accounts, policy.window_minutes
+        "Incident {}: {accounts} accounts reported the same failure within {minutes} minutes",
+        incident.id
     );
     if incident.level < decision.priority {
         reason.push_str(&format!(
@@ -357,7 +365,7 @@ mod tests {
         let Verdict::Declare(i) = assess(&policy, &e, &[a, d], &[]) else {
             panic!("expected an incident");
         };
-        let later = sighting("F-6", "f", 100, SLOW);
+        let later = sighting("F-6", "f", 4 + policy.idle_minutes - 1, SLOW);
         assert_eq!(
             assess(&policy, &later, &[], &[*i.clone()]),
             Verdict::Join(i.id.clone())

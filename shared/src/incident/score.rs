@@ -144,6 +144,7 @@ mod tests {
             declared_by: id(declared.0),
             level: Priority::P1,
             problem_id: None,
+            more: 0,
             members: members
                 .iter()
                 .map(|(t, at)| Member {

@@ -57,19 +57,21 @@ pub async fn update(
     })
 }
 
-/// Records the ticket's sighting and finds its incident, if any.
+/// Records the ticket's sighting and finds its incident, if any. `concepts`: the
+/// engine's for the ticket ([`Engine::decide_with_concepts`]).
 pub async fn observe(
     store: &dyn IncidentStore,
     engine: &Engine,
     ticket: &Ticket,
     decision: &Decision,
+    concepts: &[&str],
     at: i64,
 ) -> Result<Option<Observed>, PortError> {
     let policy = &engine.policy.incidents;
     if !incident::eligible(policy, decision.priority) {
         return Ok(None);
     }
-    let sighting = Sighting::of(ticket, decision, at, &engine.concepts(ticket));
+    let sighting = Sighting::of(ticket, decision, at, concepts);
     store.record(&sighting).await?;
     let recent = store.sightings(at - policy.window_minutes * 60, at).await?;
     let open: Vec<Incident> = store

@@ -231,7 +231,8 @@ impl Pipeline<'_> {
             None => {
                 let history = self.store.history(ticket).await.map_err(store)?;
                 let load = self.store.agent_load().await.map_err(store)?;
-                let decision = self.engine.decide(ticket, &history, &load);
+                let (decision, concepts) =
+                    self.engine.decide_with_concepts(ticket, &history, &load);
                 let mut decision = match self.llm {
                     Some(advisor) if advisor.wants(&decision, self.engine) => {
                         let (decision, usage) =
@@ -246,17 +247,13 @@ impl Pipeline<'_> {
                     .created_epoch()
                     .unwrap_or_else(|| time::OffsetDateTime::now_utc().unix_timestamp());
                 if let Some(store) = self.incidents
-                    && let Some(found) = observe(store, self.engine, ticket, &decision, at)
-                        .await
-                        .map_err(PipelineError::Incidents)?
+                    && let Some(found) =
+                        observe(store, self.engine, ticket, &decision, &concepts, at)
+                            .await
+                            .map_err(PipelineError::Incidents)?
                 {
                     escalated = found.escalated;
-                    crate::incident::apply(
-                        &mut decision,
-                        &found.incident,
-                        found.declared,
-                        &policy.incidents,
-                    );
+                    crate::incident::apply(&mut decision, &found.incident, found.declared);
                 }
                 decision.sla = Some(crate::sla::clock(
                     &policy.sla,

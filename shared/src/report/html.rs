@@ -239,7 +239,7 @@ fn incident_card(i: &Incident) -> Markup {
         div class="incident" data-incident=(i.id) {
             h3 { (i.id) " · " (i.title) " " (priority_badge(i.level)) }
             div class="small muted" {
-                (i.accounts()) " accounts · " (i.members.len()) " tickets · " (clock(i.first_at)) "–" (clock(i.last_at)) " UTC · declared at " (clock(i.declared_at)) " by " (i.declared_by)
+                (i.accounts()) @if i.more > 0 { "+" } " accounts · " (i.members.len() as u64 + i.more) " tickets · " (clock(i.first_at)) "–" (clock(i.last_at)) " UTC · declared at " (clock(i.declared_at)) " by " (i.declared_by)
                 @if let Some(p) = i.problem_id { " · problem ticket #" (p) }
                 " · " (i.team.display_name())
             }

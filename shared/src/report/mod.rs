@@ -602,7 +602,11 @@ impl ReportBuilder {
         }
         let incidents = IncidentMetrics {
             declared: self.incidents.len() as u64,
-            members: self.incidents.iter().map(|i| i.members.len() as u64).sum(),
+            members: self
+                .incidents
+                .iter()
+                .map(|i| i.members.len() as u64 + i.more)
+                .sum(),
             score: self
                 .incident_labels
                 .as_ref()

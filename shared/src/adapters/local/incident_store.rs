@@ -67,7 +67,7 @@ impl IncidentStore for MemoryIncidentStore {
         let state = self.state();
         Ok(state
             .sightings
-            .range((since, TicketId::parse("0").expect("a valid id"))..)
+            .range((since - 1, TicketId::parse("0").expect("a valid id"))..)
             .take_while(|(k, _)| k.0 <= until)
             .filter(|(k, _)| k.0 >= since)
             .map(|(_, s)| s.clone())
