@@ -383,7 +383,7 @@ async fn zendesk_409_refetches_the_stamp_and_retries_once() {
         "a 409 changed nothing"
     );
 
-    // A second conflict is final.
+    // A second conflict in a row: the ticket is busy; the message is retried later.
     let server = MockServer::start().await;
     mount_ticket(&server).await;
     Mock::given(method("PUT"))
@@ -398,9 +398,10 @@ async fn zendesk_409_refetches_the_stamp_and_retries_once() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, PortError::Rejected { ref message, .. } if message.starts_with("409")),
+        matches!(err, PortError::Unavailable { ref message, .. } if message.starts_with("409")),
         "{err:?}"
     );
+    assert!(err.is_retryable());
 }
 
 #[tokio::test]

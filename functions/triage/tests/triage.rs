@@ -691,7 +691,21 @@ async fn parallel_invocations_open_one_problem_ticket_and_alert_on_call_once() {
         .await
         .into_iter()
         .sum();
-        assert_eq!(failed, 0);
+        // A record handed back (a Zendesk conflict while members are linked at the
+        // same time) comes again, as SQS would deliver it.
+        let mut again = failed;
+        for _ in 0..10 {
+            if again == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            let left = drain(&f, 120).await;
+            again = 0;
+            for m in &left {
+                again += invoke_on(&f, &zendesk, std::slice::from_ref(m)).await;
+            }
+        }
+        assert_eq!(again, 0, "every record done");
 
         let counts = fake.counts();
         assert_eq!(

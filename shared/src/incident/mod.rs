@@ -165,6 +165,9 @@ pub enum Verdict {
     Alone,
     /// The ticket describes the failure of this open incident.
     Join(String),
+    /// The ticket and these recent tickets like it describe the failure of this open
+    /// incident (they would have declared a new one while it is under way).
+    Merge(String, Vec<Member>),
     /// With the recent tickets it forms a new incident.
     Declare(Box<Incident>),
 }
@@ -201,6 +204,11 @@ pub fn assess(
     if let Some((incident, _)) = best {
         return Verdict::Join(incident.id.clone());
     }
+    // Only a ticket that reads as a failure helps declare one (a question decided P3
+    // joins an open incident like it, above, and is raised with it).
+    if !eligible(policy, new.priority) {
+        return Verdict::Alone;
+    }
     let since = new.at - policy.window_minutes * 60;
     let mut similar: Vec<&Sighting> = recent
         .iter()
@@ -232,12 +240,42 @@ pub fn assess(
     if !enough {
         return Verdict::Alone;
     }
+    // A team rarely has two failures at once: a new incident while one of the same
+    // team is under way (a member within the window) is that one, in other words.
+    if let Some(incident) = open
+        .iter()
+        .filter(|i| i.team == new.team && new.at - i.last_at <= policy.window_minutes * 60)
+        .max_by_key(|i| i.last_at)
+    {
+        let others = similar
+            .iter()
+            .filter(|s| s.ticket_id != new.ticket_id && !incident.has(&s.ticket_id))
+            .map(|s| s.member())
+            .collect();
+        return Verdict::Merge(incident.id.clone(), others);
+    }
+    // Named after the first of the tickets like the declaring one, so that deliveries
+    // that see the same tickets name it alike; then the recent tickets like any of
+    // them join too (one step: the same failure in other words).
     let first = similar[0];
+    let core: Vec<&TicketId> = similar.iter().map(|s| &s.ticket_id).collect();
+    let more: Vec<&Sighting> = recent
+        .iter()
+        .filter(|s| !core.contains(&&s.ticket_id) && s.at >= since && s.at <= new.at)
+        .filter(|s| eligible(policy, s.priority) && s.team == new.team)
+        .filter(|s| {
+            similar
+                .iter()
+                .any(|m| m.sketch.similarity(&s.sketch) >= policy.similarity)
+        })
+        .collect();
+    similar.extend(more);
+    similar.sort_by(|a, b| (a.at, &a.ticket_id).cmp(&(b.at, &b.ticket_id)));
     let mut incident = Incident {
         id: incident_id(&first.ticket_id),
         title: first.subject.clone(),
         team: new.team,
-        first_at: first.at,
+        first_at: similar[0].at,
         declared_at: new.at,
         last_at: new.at,
         declared_by: new.ticket_id.clone(),
@@ -392,5 +430,69 @@ mod tests {
         }
         assert!(i.accounts() >= policy.p0_accounts);
         assert_eq!(i.level, Priority::P0);
+    }
+
+    #[test]
+    fn a_second_cluster_of_the_same_team_during_an_incident_merges_into_it() {
+        let policy = Policy::default_policy().incidents;
+        let a = sighting("F-1", "a", 0, SLOW);
+        let b = sighting("F-2", "b", 1, SLOW);
+        let Verdict::Declare(i) = assess(&policy, &sighting("F-3", "c", 2, SLOW), &[a, b], &[])
+        else {
+            panic!("expected an incident");
+        };
+        const OTHER: &str =
+            "Webhook deliveries return 502 bad gateway, the connector cannot reach the API";
+        let x = sighting("F-4", "x", 5, OTHER);
+        let y = sighting("F-5", "y", 6, OTHER);
+        let z = sighting("F-6", "z", 7, OTHER);
+        assert!(x.sketch.similarity(&i.sketches[0]) < policy.similarity);
+        match assess(&policy, &z, &[x, y], &[*i.clone()]) {
+            Verdict::Merge(id, others) => {
+                assert_eq!(id, i.id);
+                let ids: Vec<&str> = others.iter().map(|m| m.ticket_id.as_str()).collect();
+                assert_eq!(ids, ["F-4", "F-5"]);
+            }
+            other => panic!("expected a merge, got {other:?}"),
+        }
+        // Long after the incident's last member, the same cluster is an incident of
+        // its own.
+        let late =
+            |id: &str, acc: &str, m: i64| sighting(id, acc, 2 + policy.window_minutes + m, OTHER);
+        let (x, y, z) = (
+            late("F-7", "x", 1),
+            late("F-8", "y", 2),
+            late("F-9", "z", 3),
+        );
+        assert!(matches!(
+            assess(&policy, &z, &[x, y], &[*i]),
+            Verdict::Declare(_)
+        ));
+    }
+
+    #[test]
+    fn a_ticket_decided_low_joins_an_incident_like_it_but_declares_none() {
+        let policy = Policy::default_policy().incidents;
+        let low = |id: &str, acc: &str, m: i64| Sighting {
+            priority: Priority::P3,
+            ..sighting(id, acc, m, SLOW)
+        };
+        let (a, b, c) = (low("F-1", "a", 0), low("F-2", "b", 1), low("F-3", "c", 2));
+        assert_eq!(
+            assess(&policy, &c, &[a.clone(), b.clone()], &[]),
+            Verdict::Alone
+        );
+        let Verdict::Declare(i) = assess(
+            &policy,
+            &sighting("F-6", "f", 4, SLOW),
+            &[sighting("F-4", "d", 2, SLOW), sighting("F-5", "e", 3, SLOW)],
+            &[],
+        ) else {
+            panic!("expected an incident");
+        };
+        assert_eq!(
+            assess(&policy, &low("F-7", "g", 5), &[], &[*i.clone()]),
+            Verdict::Join(i.id)
+        );
     }
 }

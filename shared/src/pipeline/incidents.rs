@@ -15,7 +15,7 @@ use super::{Pipeline, PipelineError};
 use crate::alerts::incident_alert;
 use crate::domain::{Decision, Ticket};
 use crate::engine::Engine;
-use crate::incident::{self, Incident, Sighting, Verdict};
+use crate::incident::{self, Incident, Member, Sighting, Verdict};
 use crate::ports::{IncidentStore, PortError};
 use crate::zendesk;
 
@@ -30,6 +30,9 @@ pub struct Observed {
     pub declared: bool,
     /// This ticket's joining raised the incident's level.
     pub escalated: bool,
+    /// Earlier tickets this one brought into the incident: its delivery links them
+    /// when the problem ticket exists.
+    pub brought: Vec<Member>,
 }
 
 /// Applies `change` to the stored incident until the write wins; `None` when no such
@@ -68,27 +71,35 @@ pub async fn observe(
     at: i64,
 ) -> Result<Option<Observed>, PortError> {
     let policy = &engine.policy.incidents;
-    if !incident::eligible(policy, decision.priority) {
+    if !policy.enabled {
         return Ok(None);
     }
     let sighting = Sighting::of(ticket, decision, at, concepts);
-    store.record(&sighting).await?;
-    let recent = store.sightings(at - policy.window_minutes * 60, at).await?;
+    // A ticket decided lower than the policy's `max_priority` is not recorded (it
+    // declares nothing) but may join an open incident like it.
+    let recent = if incident::eligible(policy, decision.priority) {
+        store.record(&sighting).await?;
+        store.sightings(at - policy.window_minutes * 60, at).await?
+    } else {
+        Vec::new()
+    };
     let open: Vec<Incident> = store
         .incidents(at - policy.idle_minutes * 60)
         .await?
         .into_iter()
         .map(|s| s.incident)
         .collect();
-    let id = match incident::assess(policy, &sighting, &recent, &open) {
+    let (id, brought) = match incident::assess(policy, &sighting, &recent, &open) {
         Verdict::Alone => return Ok(None),
-        Verdict::Join(id) => id,
+        Verdict::Join(id) => (id, Vec::new()),
+        Verdict::Merge(id, others) => (id, others),
         Verdict::Declare(new) => {
             if store.open(&new).await? {
                 return Ok(Some(Observed {
                     incident: *new,
                     declared: true,
                     escalated: false,
+                    brought: Vec::new(),
                 }));
             }
             // Opened before: by this ticket's earlier delivery (which stopped before
@@ -101,9 +112,10 @@ pub async fn observe(
                     incident: stored.incident,
                     declared: true,
                     escalated: false,
+                    brought: Vec::new(),
                 }));
             }
-            new.id
+            (new.id, Vec::new())
         }
     };
     let member = sighting.member();
@@ -115,11 +127,18 @@ pub async fn observe(
         }
         i.add(member.clone(), policy);
         i.remember(&sighting.sketch);
+        for other in &brought {
+            i.add(other.clone(), policy);
+        }
         true
     })
     .await?;
     Ok(joined.map(|incident| Observed {
         escalated: level.get().is_some_and(|before| incident.level < before),
+        brought: brought
+            .into_iter()
+            .filter(|m| incident.has(&m.ticket_id))
+            .collect(),
         incident,
         declared: false,
     }))
@@ -135,6 +154,7 @@ impl Pipeline<'_> {
         decision: &Decision,
         replayed: bool,
         escalated: bool,
+        brought: &[Member],
     ) -> Result<(), PipelineError> {
         let (Some(store), Some(reference)) = (self.incidents, decision.incident.as_ref()) else {
             return Ok(());
@@ -170,12 +190,24 @@ impl Pipeline<'_> {
                 .submit(&incident_alert(&incident, &self.settings.routing))
                 .await
                 .map_err(PipelineError::Alerts)?;
-        } else if escalated
+        } else if (escalated || !brought.is_empty())
             && let Some(stored) = store.incident(&reference.id).await.map_err(failed)?
-            && stored.incident.problem_id.is_some()
+            && let Some(problem) = stored.incident.problem_id
         {
-            tracing::info!(incident = %reference.id, level = %stored.incident.level, "incident escalated; raising its members");
-            self.link(&stored.incident, true).await?;
+            if escalated {
+                tracing::info!(incident = %reference.id, level = %stored.incident.level, "incident escalated; raising its members");
+                self.link(&stored.incident, true).await?;
+            } else {
+                for member in brought {
+                    let calls = zendesk::link_calls(&stored.incident, member, problem);
+                    if !calls.is_empty() {
+                        self.zendesk
+                            .apply(&calls, replayed)
+                            .await
+                            .map_err(PipelineError::Zendesk)?;
+                    }
+                }
+            }
         }
         Ok(())
     }

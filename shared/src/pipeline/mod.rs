@@ -220,6 +220,7 @@ impl Pipeline<'_> {
         let mut llm = None;
         let mut noted = false;
         let mut escalated = false;
+        let mut brought = Vec::new();
         let (decision, replayed) = match self.store.decision(&ticket.id).await.map_err(store)? {
             Some(stored) if stored.completed => {
                 return Ok(Processed::already_done(stored.decision));
@@ -253,6 +254,7 @@ impl Pipeline<'_> {
                             .map_err(PipelineError::Incidents)?
                 {
                     escalated = found.escalated;
+                    brought = found.brought;
                     crate::incident::apply(&mut decision, &found.incident, found.declared);
                 }
                 decision.sla = Some(crate::sla::clock(
@@ -297,7 +299,8 @@ impl Pipeline<'_> {
                 .map_err(PipelineError::Zendesk)?;
             self.store.mark_noted(&ticket.id).await.map_err(store)?;
         }
-        self.follow_through(&decision, replayed, escalated).await?;
+        self.follow_through(&decision, replayed, escalated, &brought)
+            .await?;
         let alerts = alerts_for(ticket, &decision, self.accounts, &self.settings.routing);
         for alert in &alerts {
             self.alerts

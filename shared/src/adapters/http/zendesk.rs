@@ -3,7 +3,8 @@
 //!
 //! Auth is Basic `{email}/token:{api_token}` or an OAuth bearer token. Ticket updates
 //! go out with `safe_update` and the ticket's current `updated_stamp`; a 409 (someone
-//! changed the ticket meanwhile) refetches the stamp and retries once. 429 honours
+//! changed the ticket meanwhile) refetches the stamp and retries once; a second 409
+//! is handed back to be retried later (a busy ticket, not a refusal). 429 honours
 //! `Retry-After`: the CLI waits (up to a limit), Lambda hands the message back to SQS.
 //! 5xx and timeouts are retried with jittered backoff; 401/403/404/422 are not. A
 //! ticket update carries a comment, so it is only retried after checking that its
@@ -277,7 +278,7 @@ impl HttpZendesk {
     /// already is not posted again; a public reply that solves the ticket is not sent
     /// to a ticket that is solved. With `safe_update`, each update carries the
     /// ticket's `updated_stamp`, and a 409 (the ticket changed in between) reads it
-    /// again and retries once.
+    /// again and retries once (a second one is retryable for the caller).
     async fn send_call(&self, call: &ZendeskCall, replay: bool) -> Result<(), PortError> {
         let is_ticket_update = call.method == "PUT"
             && call.path.ends_with(".json")
@@ -350,6 +351,14 @@ impl HttpZendesk {
                 {
                     conflicts += 1;
                     tracing::info!(ticket = %number, "zendesk 409: the ticket changed meanwhile; reading it again");
+                }
+                // Still changing (several updates to one ticket at once, as when an
+                // incident links its members): not a refusal, try again later.
+                Err(PortError::Rejected { message, .. }) if message.starts_with("409") => {
+                    return Err(PortError::Unavailable {
+                        service: SERVICE,
+                        message,
+                    });
                 }
                 Err(e @ PortError::Unavailable { .. }) => {
                     failures += 1;
