@@ -722,10 +722,6 @@ async fn parallel_invocations_open_one_problem_ticket_and_alert_on_call_once() {
             .iter()
             .map(|m| m.ticket_id.to_string())
             .collect();
-        eprintln!(
-            "members {members:?} problem_of {:?} notes {:?} conflicts {} refused {}",
-            counts.problem_of, counts.notes, counts.conflicts, counts.refused_duplicates
-        );
         assert_eq!(members.len(), tickets.len(), "members: {members:?}");
         assert!(external.starts_with("INC-"), "{external}");
         assert_eq!(body["ticket"]["type"], "problem");
