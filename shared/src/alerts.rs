@@ -107,20 +107,16 @@ pub fn alert_id(kind: AlertKind, ticket_id: &str) -> String {
     format!("{}-{}", kind.as_str(), clean.trim_matches('_'))
 }
 
-/// The alerts a decision raises.
-pub fn alerts_for(
+/// An alert about one ticket and its decision, to `recipients`; reasons and actions
+/// are the caller's to fill.
+fn ticket_alert(
+    kind: AlertKind,
     ticket: &Ticket,
     decision: &Decision,
-    accounts: &AccountDirectory,
+    recipients: Vec<String>,
     routing: &AlertRouting,
-) -> Vec<Alert> {
-    let account = accounts.find(ticket.organization_id.as_deref(), &ticket.customer_name);
-    let ticket_url = ticket_url(routing, decision.ticket_id.zendesk_number());
-    let snippet = truncate_words(
-        &format!("{} {}", ticket.subject.trim(), ticket.description.trim()),
-        240,
-    );
-    let base = |kind: AlertKind, recipients: Vec<String>| Alert {
+) -> Alert {
+    Alert {
         alert_id: alert_id(kind, decision.ticket_id.as_str()),
         kind,
         ticket_id: decision.ticket_id.to_string(),
@@ -136,12 +132,30 @@ pub fn alerts_for(
         confidence: decision.opportunity.confidence,
         reasons: Vec::new(),
         recommended_actions: Vec::new(),
-        snippet: snippet.clone(),
+        snippet: truncate_words(
+            &format!("{} {}", ticket.subject.trim(), ticket.description.trim()),
+            240,
+        ),
         recipients,
+        kam_name: None,
+        renewal_date: None,
+        ticket_url: ticket_url(routing, decision.ticket_id.zendesk_number()),
+        dashboard_url: routing.dashboard_url.clone(),
+    }
+}
+
+/// The alerts a decision raises.
+pub fn alerts_for(
+    ticket: &Ticket,
+    decision: &Decision,
+    accounts: &AccountDirectory,
+    routing: &AlertRouting,
+) -> Vec<Alert> {
+    let account = accounts.find(ticket.organization_id.as_deref(), &ticket.customer_name);
+    let base = |kind: AlertKind, recipients: Vec<String>| Alert {
         kam_name: account.and_then(|a| a.kam_name.clone()),
         renewal_date: account.and_then(|a| a.renewal_date.clone()),
-        ticket_url: ticket_url.clone(),
-        dashboard_url: routing.dashboard_url.clone(),
+        ..ticket_alert(kind, ticket, decision, recipients, routing)
     };
     let mut out = Vec::new();
     if decision.guardian.alert {
@@ -236,21 +250,12 @@ pub fn sla_alert(
                 .ok()
         })
         .unwrap_or_default();
+    let recipient = lead.map_or_else(|| routing.sla_email.clone(), str::to_string);
     Alert {
         alert_id: alert_id(
             AlertKind::SlaWarning,
             &format!("{}-{}", stage.as_str(), decision.ticket_id),
         ),
-        kind: AlertKind::SlaWarning,
-        ticket_id: decision.ticket_id.to_string(),
-        customer_name: ticket.customer_name.clone(),
-        subject: ticket.subject.clone(),
-        priority: decision.priority,
-        team: decision.team,
-        agent_id: decision.agent_id.clone(),
-        mrr: ticket.mrr,
-        risk_score: decision.guardian.risk_score,
-        risk_level: decision.guardian.level,
         intents: Vec::new(),
         confidence: 0.0,
         reasons: vec![format!(
@@ -263,15 +268,13 @@ pub fn sla_alert(
             "Make sure someone owns the ticket and sends the {} before it is due.",
             stage.label()
         )],
-        snippet: truncate_words(
-            &format!("{} {}", ticket.subject.trim(), ticket.description.trim()),
-            240,
-        ),
-        recipients: vec![lead.map_or_else(|| routing.sla_email.clone(), str::to_string)],
-        kam_name: None,
-        renewal_date: None,
-        ticket_url: ticket_url(routing, decision.ticket_id.zendesk_number()),
-        dashboard_url: routing.dashboard_url.clone(),
+        ..ticket_alert(
+            AlertKind::SlaWarning,
+            ticket,
+            decision,
+            vec![recipient],
+            routing,
+        )
     }
 }
 

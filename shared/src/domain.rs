@@ -130,6 +130,13 @@ pub fn parse_time(t: &str) -> Option<i64> {
     .map(|at| at.assume_utc().unix_timestamp())
 }
 
+/// `HH:MM` of an epoch time, UTC.
+pub fn clock_time(at: i64) -> String {
+    let t =
+        time::OffsetDateTime::from_unix_timestamp(at).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!("{:02}:{:02}", t.hour(), t.minute())
+}
+
 macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),* $(,)? }) => {
         $(#[$meta])*

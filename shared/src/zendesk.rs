@@ -270,20 +270,7 @@ pub fn plan(
         "comment".into(),
         json!({"body": internal_note(decision, agents), "public": false}),
     );
-    // Tags first: adding them again is harmless, so when the update fails and the
-    // message is retried, the internal note is still posted once.
-    let mut calls = vec![
-        ZendeskCall {
-            method: "PUT".into(),
-            path: format!("/api/v2/tickets/{number}/tags"),
-            body: json!({ "tags": tags(decision) }),
-        },
-        ZendeskCall {
-            method: "PUT".into(),
-            path: format!("/api/v2/tickets/{number}.json"),
-            body: json!({ "ticket": ticket }),
-        },
-    ];
+    let mut calls = tags_then_update(number, tags(decision), ticket);
     if policy.auto_send.enabled
         && !decision.needs_review
         && let Some(d) = decision.draft.as_ref().filter(|d| d.auto_send_candidate)
@@ -303,13 +290,13 @@ pub fn problem_ticket(incident: &Incident, agents: &AgentDirectory) -> serde_jso
     let mut body = format!(
         "[Automated triage: incident across accounts]\n{} accounts reported the same failure between {} and {} (UTC). Their tickets are linked here as incidents: solving this problem ticket solves them all with one answer.\n\nMembers:\n",
         incident.accounts(),
-        clock_time(incident.first_at),
-        clock_time(incident.last_at),
+        crate::domain::clock_time(incident.first_at),
+        crate::domain::clock_time(incident.last_at),
     );
     for m in &incident.members {
         body.push_str(&format!(
             "- {} {} ({}): {}\n",
-            clock_time(m.at),
+            crate::domain::clock_time(m.at),
             m.ticket_id,
             m.customer_name,
             m.subject
@@ -357,18 +344,11 @@ pub fn link_calls(incident: &Incident, member: &Member, problem_id: u64) -> Vec<
     let reference = note_reference(&format!("{note}{}", incident.level));
     note.push_str(&format!("\n{reference}\n"));
     ticket.insert("comment".into(), json!({"body": note, "public": false}));
-    vec![
-        ZendeskCall {
-            method: "PUT".into(),
-            path: format!("/api/v2/tickets/{number}/tags"),
-            body: json!({ "tags": [INCIDENT_TAG, incident_tag(&incident.id)] }),
-        },
-        ZendeskCall {
-            method: "PUT".into(),
-            path: format!("/api/v2/tickets/{number}.json"),
-            body: json!({ "ticket": ticket }),
-        },
-    ]
+    tags_then_update(
+        number,
+        vec![INCIDENT_TAG.to_string(), incident_tag(&incident.id)],
+        ticket,
+    )
 }
 
 /// The calls after a follow-up changed the decision: tags, and an update with the
@@ -423,11 +403,21 @@ pub fn follow_up_calls(
     let reference = note_reference(&format!("{note}{}", change.revision));
     note.push_str(&format!("\n{reference}\n"));
     ticket.insert("comment".into(), json!({"body": note, "public": false}));
+    tags_then_update(number, tags(decision), ticket)
+}
+
+/// Tags first, then the ticket update: adding tags again is harmless, so when the
+/// update fails and the message is retried, its note is still posted once.
+fn tags_then_update(
+    number: u64,
+    tags: Vec<String>,
+    ticket: serde_json::Map<String, serde_json::Value>,
+) -> Vec<ZendeskCall> {
     vec![
         ZendeskCall {
             method: "PUT".into(),
             path: format!("/api/v2/tickets/{number}/tags"),
-            body: json!({ "tags": tags(decision) }),
+            body: json!({ "tags": tags }),
         },
         ZendeskCall {
             method: "PUT".into(),
@@ -435,13 +425,6 @@ pub fn follow_up_calls(
             body: json!({ "ticket": ticket }),
         },
     ]
-}
-
-/// `HH:MM` of an epoch time, UTC.
-fn clock_time(at: i64) -> String {
-    let t =
-        time::OffsetDateTime::from_unix_timestamp(at).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    format!("{:02}:{:02}", t.hour(), t.minute())
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use sha2::{Digest, Sha256};
 
 use super::{Report, TicketRow};
+use crate::domain::clock_time;
 use crate::domain::{Priority, RiskLevel, SentimentLabel, Team};
 use crate::incident::Incident;
 use crate::sla::SlaState;
@@ -225,12 +226,6 @@ fn sla_rank(state: SlaState) -> u8 {
     }
 }
 
-fn clock(at: i64) -> String {
-    let t =
-        time::OffsetDateTime::from_unix_timestamp(at).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    format!("{:02}:{:02}", t.hour(), t.minute())
-}
-
 /// An incident: its members on a timeline (the declaring ticket marked) and listed.
 fn incident_card(i: &Incident) -> Markup {
     let span = (i.last_at - i.first_at).max(60) as f64;
@@ -239,7 +234,7 @@ fn incident_card(i: &Incident) -> Markup {
         div class="incident" data-incident=(i.id) {
             h3 { (i.id) " · " (i.title) " " (priority_badge(i.level)) }
             div class="small muted" {
-                (i.accounts()) @if i.more > 0 { "+" } " accounts · " (i.members.len() as u64 + i.more) " tickets · " (clock(i.first_at)) "–" (clock(i.last_at)) " UTC · declared at " (clock(i.declared_at)) " by " (i.declared_by)
+                (i.accounts()) @if i.more > 0 { "+" } " accounts · " (i.members.len() as u64 + i.more) " tickets · " (clock_time(i.first_at)) "–" (clock_time(i.last_at)) " UTC · declared at " (clock_time(i.declared_at)) " by " (i.declared_by)
                 @if let Some(p) = i.problem_id { " · problem ticket #" (p) }
                 " · " (i.team.display_name())
             }
@@ -247,14 +242,14 @@ fn incident_card(i: &Incident) -> Markup {
                 line class="axis" x1="20" y1="34" x2="980" y2="34" {}
                 line x1=(format!("{:.1}", x(i.declared_at))) y1="8" x2=(format!("{:.1}", x(i.declared_at))) y2="58" stroke="#b42318" stroke-dasharray="3 3" {}
                 @for m in &i.members {
-                    circle class={"dot" @if m.ticket_id == i.declared_by {" declared"}} cx=(format!("{:.1}", x(m.at))) cy="34" r="6" { title { (m.ticket_id) " · " (m.customer_name) " · " (clock(m.at)) } }
+                    circle class={"dot" @if m.ticket_id == i.declared_by {" declared"}} cx=(format!("{:.1}", x(m.at))) cy="34" r="6" { title { (m.ticket_id) " · " (m.customer_name) " · " (clock_time(m.at)) } }
                 }
-                text x="20" y="60" { (clock(i.first_at)) }
-                text x="980" y="60" text-anchor="end" { (clock(i.last_at)) }
+                text x="20" y="60" { (clock_time(i.first_at)) }
+                text x="980" y="60" text-anchor="end" { (clock_time(i.last_at)) }
             }
             details { summary { "members" }
                 table class="small" { thead { tr { th { "Time" } th { "Ticket" } th { "Account" } th { "Own priority" } th { "Subject" } } } tbody {
-                    @for m in &i.members { tr { td { (clock(m.at)) } td { (m.ticket_id) } td { (m.customer_name) } td { (priority_badge(m.priority)) } td { (m.subject) } } }
+                    @for m in &i.members { tr { td { (clock_time(m.at)) } td { (m.ticket_id) } td { (m.customer_name) } td { (priority_badge(m.priority)) } td { (m.subject) } } }
                 } }
             }
         }

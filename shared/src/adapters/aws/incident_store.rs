@@ -19,7 +19,9 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{day_of, from_json, get_n, get_s, json, n, now, port_error, s, schema};
+use super::{
+    day_of, days, from_json, get_n, get_s, json, n, now, port_error, query_all, s, schema,
+};
 use crate::incident::{Incident, Sighting};
 use crate::ports::{IncidentStore, PortError, StoredIncident};
 use crate::settings::FunctionConfig;
@@ -118,34 +120,23 @@ impl IncidentStore for DynamoIncidentStore {
 
     async fn sightings(&self, since: i64, until: i64) -> Result<Vec<Sighting>, PortError> {
         let mut out = Vec::new();
-        let mut day = since - since.rem_euclid(86_400);
-        while day <= until {
-            let mut start: Option<HashMap<String, AttributeValue>> = None;
-            loop {
-                let page = self
-                    .client
+        for day in days(since, until) {
+            let items = query_all(
+                self.client
                     .query()
                     .table_name(&self.table)
                     .key_condition_expression("pk = :p AND sk BETWEEN :from AND :to")
                     .expression_attribute_values(":p", s(format!("SIGHTINGS#{}", day_of(day))))
                     .expression_attribute_values(":from", s(format!("{since:010}")))
                     .expression_attribute_values(":to", s(format!("{until:010}~")))
-                    .consistent_read(true)
-                    .set_exclusive_start_key(start.take())
-                    .send()
-                    .await
-                    .map_err(|e| port_error("dynamodb", e))?;
-                for item in page.items() {
-                    if let Some(text) = get_s(item, "sighting") {
-                        out.push(from_json(text, "sighting")?);
-                    }
-                }
-                match page.last_evaluated_key {
-                    Some(k) => start = Some(k),
-                    None => break,
+                    .consistent_read(true),
+            )
+            .await?;
+            for item in &items {
+                if let Some(text) = get_s(item, "sighting") {
+                    out.push(from_json(text, "sighting")?);
                 }
             }
-            day += 86_400;
         }
         Ok(out)
     }
@@ -153,36 +144,24 @@ impl IncidentStore for DynamoIncidentStore {
     async fn incidents(&self, since: i64) -> Result<Vec<StoredIncident>, PortError> {
         let mut out = Vec::new();
         let from = since - 86_400;
-        let mut day = from - from.rem_euclid(86_400);
-        let end = now().max(since);
-        while day <= end {
-            let mut start: Option<HashMap<String, AttributeValue>> = None;
-            loop {
-                let page = self
-                    .client
+        for day in days(from, now().max(since)) {
+            let items = query_all(
+                self.client
                     .query()
                     .table_name(&self.table)
                     .index_name(schema::GSI_DAY)
                     .key_condition_expression("gsi2pk = :d")
-                    .expression_attribute_values(":d", s(format!("INCIDENTS#{}", day_of(day))))
-                    .set_exclusive_start_key(start.take())
-                    .send()
-                    .await
-                    .map_err(|e| port_error("dynamodb", e))?;
-                for item in page.items() {
-                    if let Some(stored) = Self::stored(item)?
-                        && stored.incident.last_at >= since
-                        && stored.incident.first_at >= from
-                    {
-                        out.push(stored);
-                    }
-                }
-                match page.last_evaluated_key {
-                    Some(k) => start = Some(k),
-                    None => break,
+                    .expression_attribute_values(":d", s(format!("INCIDENTS#{}", day_of(day)))),
+            )
+            .await?;
+            for item in &items {
+                if let Some(stored) = Self::stored(item)?
+                    && stored.incident.last_at >= since
+                    && stored.incident.first_at >= from
+                {
+                    out.push(stored);
                 }
             }
-            day += 86_400;
         }
         Ok(out)
     }

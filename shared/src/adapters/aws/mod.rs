@@ -179,6 +179,36 @@ pub(super) fn day_of(epoch: i64) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
 
+/// Every item a query returns, page after page.
+pub(super) async fn query_all(
+    query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+) -> Result<Vec<HashMap<String, AttributeValue>>, PortError> {
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let page = query
+            .clone()
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await
+            .map_err(|e| port_error("dynamodb", e))?;
+        items.extend(page.items.unwrap_or_default());
+        match page.last_evaluated_key {
+            Some(k) => start = Some(k),
+            None => return Ok(items),
+        }
+    }
+}
+
+/// The start (epoch seconds) of each UTC day from `from`'s to `to`'s, for the
+/// partitions kept per day.
+pub(super) fn days(from: i64, to: i64) -> impl Iterator<Item = i64> {
+    let first = from - from.rem_euclid(86_400);
+    (0..)
+        .map(move |n| first + n * 86_400)
+        .take_while(move |day| *day <= to)
+}
+
 pub(super) fn now() -> i64 {
     OffsetDateTime::now_utc().unix_timestamp()
 }

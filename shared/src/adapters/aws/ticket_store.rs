@@ -9,8 +9,8 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 
 use super::{
-    bad_item, day_of, from_json, get_bool, get_n, get_s, json, n, now, port_error, s, schema,
-    ticket_pk,
+    bad_item, day_of, days, from_json, get_bool, get_n, get_s, json, n, now, port_error, query_all,
+    s, schema, ticket_pk,
 };
 use crate::domain::{AccountContext, Decision, Ticket, TicketId};
 use crate::engine::agents::AgentLoad;
@@ -99,35 +99,27 @@ impl DynamoTicketStore {
         prefix: &str,
         field: &str,
     ) -> Result<Vec<T>, PortError> {
-        let mut out = Vec::new();
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
-        loop {
-            let page = self
-                .client
+        let items = query_all(
+            self.client
                 .query()
                 .table_name(&self.table)
                 .key_condition_expression("pk = :p AND begins_with(sk, :prefix)")
                 .expression_attribute_values(":p", s(ticket_pk(id)))
                 .expression_attribute_values(":prefix", s(prefix))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| port_error("dynamodb", e))?;
-            for item in page.items() {
-                if let Some(text) = get_s(item, field) {
-                    let mut value: serde_json::Value = from_json(text, field)?;
-                    if field == "change" && get_bool(item, "applied") {
-                        value["applied"] = serde_json::Value::Bool(true);
-                    }
-                    out.push(serde_json::from_value(value).map_err(|e| bad_item(e.to_string()))?);
+                .consistent_read(true),
+        )
+        .await?;
+        let mut out = Vec::new();
+        for item in &items {
+            if let Some(text) = get_s(item, field) {
+                let mut value: serde_json::Value = from_json(text, field)?;
+                if field == "change" && get_bool(item, "applied") {
+                    value["applied"] = serde_json::Value::Bool(true);
                 }
-            }
-            match page.last_evaluated_key {
-                Some(k) => start = Some(k),
-                None => return Ok(out),
+                out.push(serde_json::from_value(value).map_err(|e| bad_item(e.to_string()))?);
             }
         }
+        Ok(out)
     }
 
     /// Sets a decided ticket's stage flag (`noted`, `completed`).
@@ -367,11 +359,8 @@ impl TicketStore for DynamoTicketStore {
             None => now(),
         };
         let from = received - i64::from(self.history_days) * 86_400;
-        let mut context = AccountContext::default();
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
-        loop {
-            let page = self
-                .client
+        let items = query_all(
+            self.client
                 .query()
                 .table_name(&self.table)
                 .index_name(schema::GSI_CUSTOMER)
@@ -379,23 +368,17 @@ impl TicketStore for DynamoTicketStore {
                 .expression_attribute_values(":c", s(format!("CUSTOMER#{}", ticket.customer_key())))
                 .expression_attribute_values(":from", s(format!("{from:010}")))
                 // Strictly before this ticket: same second sorts by id.
-                .expression_attribute_values(":to", s(format!("{received:010}#{}", ticket.id)))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| port_error("dynamodb", e))?;
-            for item in page.items() {
-                if get_s(item, schema::PK) == Some(ticket_pk(&ticket.id).as_str()) {
-                    continue;
-                }
-                context.prior_tickets += 1;
-                context.prior_negative += u32::from(get_bool(item, "negative"));
-                context.prior_alerts += u32::from(get_bool(item, "alerted"));
+                .expression_attribute_values(":to", s(format!("{received:010}#{}", ticket.id))),
+        )
+        .await?;
+        let mut context = AccountContext::default();
+        for item in &items {
+            if get_s(item, schema::PK) == Some(ticket_pk(&ticket.id).as_str()) {
+                continue;
             }
-            match page.last_evaluated_key {
-                Some(k) => start = Some(k),
-                None => break,
-            }
+            context.prior_tickets += 1;
+            context.prior_negative += u32::from(get_bool(item, "negative"));
+            context.prior_alerts += u32::from(get_bool(item, "alerted"));
         }
         Ok(context)
     }
@@ -559,48 +542,37 @@ impl TicketStore for DynamoTicketStore {
 
     async fn decisions_since(&self, since: i64) -> Result<Vec<Decided>, PortError> {
         let mut out = Vec::new();
-        let mut day = since - since.rem_euclid(86_400);
         let end = now();
-        while day <= end {
-            let mut start: Option<HashMap<String, AttributeValue>> = None;
-            loop {
-                let page = self
-                    .client
+        for day in days(since, end) {
+            let items = query_all(
+                self.client
                     .query()
                     .table_name(&self.table)
                     .index_name(schema::GSI_DAY)
                     .key_condition_expression("gsi2pk = :d AND gsi2sk >= :from")
                     .expression_attribute_values(":d", s(format!("DAY#{}", day_of(day))))
-                    .expression_attribute_values(":from", s(format!("{since:010}")))
-                    .set_exclusive_start_key(start.take())
-                    .send()
-                    .await
-                    .map_err(|e| port_error("dynamodb", e))?;
-                for item in page.items() {
-                    // Expired items linger until DynamoDB removes them: skip them.
-                    if get_n(item, schema::TTL).is_some_and(|t| t < end) {
-                        continue;
-                    }
-                    if let (Some(t), Some(d)) = (get_s(item, "ticket"), get_s(item, "decision")) {
-                        out.push(Decided {
-                            ticket: from_json(t, "ticket")?,
-                            decision: from_json(d, "decision")?,
-                            llm: get_s(item, "llm")
-                                .map(|u| from_json(u, "model usage"))
-                                .transpose()?,
-                            progress: Progress {
-                                answered_at: get_n(item, "answered_at"),
-                                solved_at: get_n(item, "solved_at"),
-                            },
-                        });
-                    }
+                    .expression_attribute_values(":from", s(format!("{since:010}"))),
+            )
+            .await?;
+            for item in &items {
+                // Expired items linger until DynamoDB removes them: skip them.
+                if get_n(item, schema::TTL).is_some_and(|t| t < end) {
+                    continue;
                 }
-                match page.last_evaluated_key {
-                    Some(k) => start = Some(k),
-                    None => break,
+                if let (Some(t), Some(d)) = (get_s(item, "ticket"), get_s(item, "decision")) {
+                    out.push(Decided {
+                        ticket: from_json(t, "ticket")?,
+                        decision: from_json(d, "decision")?,
+                        llm: get_s(item, "llm")
+                            .map(|u| from_json(u, "model usage"))
+                            .transpose()?,
+                        progress: Progress {
+                            answered_at: get_n(item, "answered_at"),
+                            solved_at: get_n(item, "solved_at"),
+                        },
+                    });
                 }
             }
-            day += 86_400;
         }
         Ok(out)
     }
