@@ -597,7 +597,7 @@ fn an_outage_reported_by_several_accounts_becomes_one_incident() {
         (
             "5007",
             "Pebble Toys",
-            "2025-11-03T10:05:00Z",
+            "2025-11-03T09:40:00Z",
             "Missing orders",
             "Orders placed on our Shopify store this morning are missing, is the order sync slow?",
             "outage-1",

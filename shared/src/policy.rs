@@ -306,9 +306,12 @@ pub struct IncidentPolicy {
     pub enabled: bool,
     /// The sliding window in which similar tickets add up.
     pub window_minutes: i64,
-    /// Estimated Jaccard similarity of two tickets' content words from which they
-    /// describe the same failure.
+    /// Jaccard similarity of two tickets' content words and concepts from which they
+    /// describe the same failure and, from enough accounts, declare an incident.
     pub similarity: f64,
+    /// The similarity to one of an open incident's members from which a ticket joins
+    /// it (at most `similarity`: the failure is already established).
+    pub join_similarity: f64,
     /// Distinct accounts that make an incident...
     pub min_accounts: usize,
     /// ...or this many when one of them pays at least `enterprise_mrr`.
@@ -318,7 +321,8 @@ pub struct IncidentPolicy {
     pub raise_to: Priority,
     /// ...and to P0 once this many accounts reported the failure.
     pub p0_accounts: usize,
-    /// An incident takes new members until this long after its latest one.
+    /// An incident takes new members until this long after the latest one that read
+    /// like it at `similarity`.
     pub idle_minutes: i64,
     /// Only tickets decided at this priority or higher count (questions and how-tos,
     /// decided lower, do not).
@@ -607,6 +611,13 @@ impl Policy {
         }
         unit("incidents.similarity", i.similarity)?;
         positive("incidents.similarity", i.similarity)?;
+        positive("incidents.join_similarity", i.join_similarity)?;
+        if i.join_similarity > i.similarity {
+            return Err(invalid(
+                "incidents.join_similarity",
+                "must be at most similarity",
+            ));
+        }
         if i.enterprise_min_accounts < 2 || i.min_accounts < i.enterprise_min_accounts {
             return Err(invalid(
                 "incidents.min_accounts",

@@ -301,6 +301,54 @@ pub fn fold(s: &str) -> String {
     out
 }
 
+/// Words that mean the same in the languages the engine reads (`[same_words]` in
+/// `data/phrases/words.toml`): each folded word, or word prefix, and the English word it
+/// stands for.
+#[derive(Debug, Clone, Default)]
+pub struct SameWords {
+    exact: rustc_hash::FxHashMap<String, String>,
+    /// Longest prefixes first.
+    prefixes: Vec<(String, String)>,
+}
+
+impl SameWords {
+    /// Adds `others` (folded; `word*` a prefix) as standing for `english`. The first
+    /// meaning given to a word is kept.
+    pub fn add(&mut self, english: &str, others: &[String]) {
+        let english = fold(english.trim());
+        for other in others {
+            let other = fold(other.trim());
+            match other.strip_suffix('*') {
+                Some(prefix) => {
+                    if !self.prefixes.iter().any(|(p, _)| p == prefix) {
+                        self.prefixes.push((prefix.to_string(), english.clone()));
+                    }
+                }
+                None => {
+                    self.exact.entry(other).or_insert_with(|| english.clone());
+                }
+            }
+        }
+        self.prefixes
+            .sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
+    }
+
+    /// The English word a folded `word` stands for, or the word itself.
+    pub fn english<'a>(&'a self, word: &'a str) -> &'a str {
+        if let Some(e) = self.exact.get(word) {
+            return e;
+        }
+        self.prefixes
+            .iter()
+            .find(|(p, _)| word.starts_with(p.as_str()))
+            .map_or(word, |(_, e)| e.as_str())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.exact.is_empty() && self.prefixes.is_empty()
+    }
+}
+
 /// Cuts `s` to at most `max` characters on a word boundary, adding "…" when cut.
 pub fn truncate_words(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
@@ -316,6 +364,24 @@ pub fn truncate_words(s: &str, max: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::SameWords;
+
+    #[test]
+    fn same_words_map_other_languages_to_english_exactly_or_by_prefix() {
+        let mut w = SameWords::default();
+        w.add(
+            "payment",
+            &["Zahlung*".into(), "paiement*".into(), "pago".into()],
+        );
+        w.add("error", &["fehler*".into(), "pago".into()]);
+        assert_eq!(w.english("zahlungen"), "payment");
+        assert_eq!(w.english("paiements"), "payment");
+        assert_eq!(w.english("pago"), "payment", "the first meaning is kept");
+        assert_eq!(w.english("pagos"), "pagos", "an exact word is no prefix");
+        assert_eq!(w.english("fehlermeldung"), "error");
+        assert_eq!(w.english("orders"), "orders");
+    }
+
     use super::*;
 
     fn toks(p: &Prepared) -> Vec<&str> {

@@ -116,6 +116,8 @@ pub struct Catalogue {
     pub negatable: SignalSet,
     pub negators: Vec<String>,
     pub priority_words: PriorityWords,
+    /// For recognising one failure reported in several languages (incidents).
+    pub same_words: crate::text::SameWords,
     sets: BTreeMap<String, Vec<String>>,
 }
 
@@ -139,6 +141,8 @@ struct WordsFile {
     negation: Negation,
     #[serde(default)]
     priority: PriorityLists,
+    #[serde(default)]
+    same_words: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -227,6 +231,20 @@ impl Catalogue {
             w.entities.extend(folded_words(p.entities));
             w.currency.extend(folded_words(p.currency));
             w.stake.extend(folded_words(p.stake));
+            for (english, others) in words.same_words {
+                if let Some(bad) = others
+                    .iter()
+                    .find(|o| o.strip_suffix('*').is_some_and(|p| p.chars().count() < 4))
+                {
+                    return Err(CatalogueError::Parse {
+                        file: name.to_string(),
+                        message: format!(
+                            "same_words.{english}: prefix {bad:?} is shorter than four letters"
+                        ),
+                    });
+                }
+                self.same_words.add(&english, &others);
+            }
             return Ok(());
         }
         let entries: BTreeMap<Spanned<String>, SignalEntry> =
@@ -310,6 +328,7 @@ mod tests {
         assert!(!c.negatable.contains(Signal::Workaround));
         assert!(c.negators.iter().any(|w| w == "not"));
         assert!(c.priority_words.stake.iter().any(|w| w == "losing"));
+        assert_eq!(c.same_words.english("zahlungen"), "payment");
         assert!(
             c.phrases
                 .iter()

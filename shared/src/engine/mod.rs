@@ -109,6 +109,8 @@ pub struct Engine {
     pub agents: AgentDirectory,
     /// The learned model; `None` when the policy turns it off.
     pub model: Option<Model>,
+    /// Words that mean the same across languages (the incident look-up reads them).
+    pub same_words: crate::text::SameWords,
     language: LanguageModel,
     matcher: Matcher<Tag>,
     negatable: signals::SignalSet,
@@ -177,6 +179,7 @@ impl Engine {
             kb,
             agents,
             model,
+            same_words: catalogue.same_words,
             language,
             matcher,
             negatable: catalogue.negatable,

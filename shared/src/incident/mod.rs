@@ -1,7 +1,9 @@
 //! Incidents across accounts: tickets from different accounts that describe the same
 //! failure within a sliding window are one incident. "The same failure" is decided by
-//! the team the engine routed both tickets to and the estimated Jaccard similarity of
-//! their words and the engine's concepts ([`Sketch`]). The look-up is pure: given the
+//! the team the engine routed both tickets to and the Jaccard similarity of their words
+//! (other languages' words read as English ones) and the engine's concepts
+//! ([`Sketch`]): a higher one to declare an incident, a lower one to join it once it is
+//! established. The look-up is pure: given the
 //! new ticket's [`Sighting`], the recent sightings and the open incidents, [`assess`]
 //! says whether the ticket joins an incident, declares one, or stands alone. The
 //! pipeline records sightings and incidents through the
@@ -16,6 +18,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::domain::IncidentRef;
 use crate::domain::{Decision, Priority, Team, Ticket, TicketId};
 use crate::policy::IncidentPolicy;
+use crate::text::SameWords;
 pub use sketch::Sketch;
 
 /// A decided ticket as the incident look-up sees it.
@@ -37,8 +40,15 @@ pub struct Sighting {
 
 impl Sighting {
     /// `concepts`: the engine's for the ticket
-    /// ([`crate::engine::Engine::decide_with_concepts`]).
-    pub fn of(ticket: &Ticket, decision: &Decision, at: i64, concepts: &[&str]) -> Sighting {
+    /// ([`crate::engine::Engine::decide_with_concepts`]); `same`: the engine's
+    /// [`SameWords`].
+    pub fn of(
+        ticket: &Ticket,
+        decision: &Decision,
+        at: i64,
+        concepts: &[&str],
+        same: &SameWords,
+    ) -> Sighting {
         Sighting {
             ticket_id: ticket.id.clone(),
             account: ticket.customer_key(),
@@ -48,7 +58,7 @@ impl Sighting {
             priority: decision.priority,
             mrr: ticket.mrr,
             subject: ticket.subject.clone(),
-            sketch: Sketch::of(&ticket.subject, &ticket.description, concepts),
+            sketch: Sketch::of(&ticket.subject, &ticket.description, concepts, same),
         }
     }
 
@@ -81,7 +91,7 @@ pub struct Member {
 pub const MAX_MEMBERS: usize = 250;
 
 /// Sketches kept with an incident to recognise later members by (the first members';
-/// 40 sketches are 10 KB of the incident's item).
+/// 40 sketches are at most 15 KB of the incident's item).
 const REPRESENTATIVES: usize = 40;
 
 /// An incident: its members, the priority they are raised to, and its Zendesk problem
@@ -98,8 +108,13 @@ pub struct Incident {
     pub first_at: i64,
     /// When the incident was declared (the declaring ticket's time).
     pub declared_at: i64,
-    /// The latest member's time; the incident takes members until `idle_minutes` after.
+    /// The latest member's time.
     pub last_at: i64,
+    /// The latest time a member read like the tickets that declared the incident (see
+    /// [`Incident::remember`]); the incident takes members until `idle_minutes` after.
+    /// Zero in incidents stored before it was kept: `last_at` stands in.
+    #[serde(default)]
+    pub recognised_at: i64,
     /// The ticket whose arrival declared it.
     pub declared_by: TicketId,
     /// Members are raised to at least this priority.
@@ -111,7 +126,8 @@ pub struct Incident {
     /// Members beyond [`MAX_MEMBERS`].
     #[serde(default)]
     pub more: u64,
-    /// Sketches of the first members, to recognise later ones.
+    /// Sketches of the first members that read closely alike ([`Incident::remember`]),
+    /// to recognise later ones by.
     pub sketches: Vec<Sketch>,
 }
 
@@ -124,6 +140,11 @@ impl Incident {
         a.len()
     }
 
+    /// Whether members are only counted now ([`MAX_MEMBERS`] reached).
+    pub fn is_full(&self) -> bool {
+        self.members.len() >= MAX_MEMBERS
+    }
+
     pub fn has(&self, id: &TicketId) -> bool {
         self.members.iter().any(|m| &m.ticket_id == id)
     }
@@ -134,7 +155,7 @@ impl Incident {
             return;
         }
         self.last_at = self.last_at.max(member.at);
-        if self.members.len() >= MAX_MEMBERS {
+        if self.is_full() {
             self.more += 1;
             return;
         }
@@ -145,8 +166,21 @@ impl Incident {
         self.level = self.level.min(policy.level_for(self.accounts()));
     }
 
-    /// Keeps a member's sketch to recognise later members by, up to a limit.
-    pub fn remember(&mut self, sketch: &Sketch) {
+    /// Keeps a member's sketch to recognise later members by, up to a limit, when it
+    /// reads like a member already kept as closely as the tickets that declared the
+    /// incident did. A member that joined on a looser likeness does not recognise
+    /// others: the incident would drift, one loose likeness after another, into
+    /// everything its team hears.
+    /// Such a member, written at `at`, also keeps the incident open.
+    pub fn remember(&mut self, sketch: &Sketch, at: i64, policy: &IncidentPolicy) {
+        if !self
+            .sketches
+            .iter()
+            .any(|s| s.similarity(sketch) >= policy.similarity)
+        {
+            return;
+        }
+        self.recognised_at = self.recognised_at.max(at);
         if self.sketches.len() < REPRESENTATIVES {
             self.sketches.push(sketch.clone());
         }
@@ -154,7 +188,12 @@ impl Incident {
 
     /// Whether a new ticket written at `at` may still join.
     pub fn is_open(&self, at: i64, policy: &IncidentPolicy) -> bool {
-        at - self.last_at <= policy.idle_minutes * 60 && at >= self.first_at
+        let recognised = if self.recognised_at == 0 {
+            self.last_at
+        } else {
+            self.recognised_at
+        };
+        at - recognised <= policy.idle_minutes * 60 && at >= self.first_at
     }
 }
 
@@ -186,11 +225,11 @@ pub fn assess(
     recent: &[Sighting],
     open: &[Incident],
 ) -> Verdict {
-    // An open incident whose first members read like this ticket takes it.
+    // An open incident whose representative members read like this ticket takes it
+    // (a ticket routed to another team only when it reads closely alike).
     let best = open
         .iter()
         .filter(|i| i.is_open(new.at, policy) || i.has(&new.ticket_id))
-        .filter(|i| i.team == new.team)
         .map(|i| {
             let sim = i
                 .sketches
@@ -199,10 +238,17 @@ pub fn assess(
                 .fold(0.0, f64::max);
             (i, sim)
         })
-        .filter(|(i, sim)| *sim >= policy.similarity || i.has(&new.ticket_id))
+        .filter(|(i, sim)| {
+            let needed = if i.team == new.team {
+                policy.join_similarity
+            } else {
+                policy.similarity
+            };
+            *sim >= needed || i.has(&new.ticket_id)
+        })
         .max_by(|a, b| a.1.total_cmp(&b.1));
     if let Some((incident, _)) = best {
-        return Verdict::Join(incident.id.clone());
+        return joined(policy, incident, new, recent, open);
     }
     // Only a ticket that reads as a failure helps declare one (a question decided P3
     // joins an open incident like it, above, and is raised with it).
@@ -215,7 +261,7 @@ pub fn assess(
         .filter(|s| s.ticket_id != new.ticket_id && s.at >= since && s.at <= new.at)
         .filter(|s| eligible(policy, s.priority))
         .filter(|s| s.team == new.team)
-        .filter(|s| s.sketch.similarity(&new.sketch) >= policy.similarity)
+        .filter(|s| s.sketch.similarity(&new.sketch) >= policy.join_similarity)
         .collect();
     // A ticket like a member of an open incident joins it (the failure is the same
     // even when this ticket's words are closer to a later member's than to the first).
@@ -224,8 +270,9 @@ pub fn assess(
         .filter(|i| i.is_open(new.at, policy) && i.team == new.team)
         .find(|i| similar.iter().any(|s| i.has(&s.ticket_id)))
     {
-        return Verdict::Join(incident.id.clone());
+        return joined(policy, incident, new, recent, open);
     }
+    similar.retain(|s| s.sketch.similarity(&new.sketch) >= policy.similarity);
     similar.push(new);
     similar.sort_by(|a, b| (a.at, &a.ticket_id).cmp(&(b.at, &b.ticket_id)));
     similar.dedup_by(|a, b| a.ticket_id == b.ticket_id);
@@ -247,9 +294,12 @@ pub fn assess(
         .filter(|i| i.team == new.team && new.at - i.last_at <= policy.window_minutes * 60)
         .max_by_key(|i| i.last_at)
     {
+        if incident.is_full() {
+            return Verdict::Join(incident.id.clone());
+        }
         let others = similar
             .iter()
-            .filter(|s| s.ticket_id != new.ticket_id && !incident.has(&s.ticket_id))
+            .filter(|s| s.ticket_id != new.ticket_id && !open.iter().any(|i| i.has(&s.ticket_id)))
             .map(|s| s.member())
             .collect();
         return Verdict::Merge(incident.id.clone(), others);
@@ -266,7 +316,7 @@ pub fn assess(
         .filter(|s| {
             similar
                 .iter()
-                .any(|m| m.sketch.similarity(&s.sketch) >= policy.similarity)
+                .any(|m| m.sketch.similarity(&s.sketch) >= policy.join_similarity)
         })
         .collect();
     similar.extend(more);
@@ -278,6 +328,7 @@ pub fn assess(
         first_at: similar[0].at,
         declared_at: new.at,
         last_at: new.at,
+        recognised_at: new.at,
         declared_by: new.ticket_id.clone(),
         level: policy.raise_to,
         problem_id: None,
@@ -293,6 +344,37 @@ pub fn assess(
         incident.add(s.member(), policy);
     }
     Verdict::Declare(Box::new(incident))
+}
+
+/// The new ticket joins `incident`, and brings the window's tickets like it that are
+/// in no incident yet (a failure's first reports, in words the declaring tickets did
+/// not use, are recognised through a later member's).
+fn joined(
+    policy: &IncidentPolicy,
+    incident: &Incident,
+    new: &Sighting,
+    recent: &[Sighting],
+    open: &[Incident],
+) -> Verdict {
+    // Past MAX_MEMBERS the incident no longer knows all its members: a ticket it
+    // counted would be brought (and linked) again.
+    if incident.is_full() {
+        return Verdict::Join(incident.id.clone());
+    }
+    let since = new.at - policy.window_minutes * 60;
+    let others: Vec<Member> = recent
+        .iter()
+        .filter(|s| s.ticket_id != new.ticket_id && s.at >= since && s.at <= new.at)
+        .filter(|s| eligible(policy, s.priority) && s.team == new.team)
+        .filter(|s| !open.iter().any(|i| i.has(&s.ticket_id)))
+        .filter(|s| s.sketch.similarity(&new.sketch) >= policy.join_similarity)
+        .map(Sighting::member)
+        .collect();
+    if others.is_empty() {
+        Verdict::Join(incident.id.clone())
+    } else {
+        Verdict::Merge(incident.id.clone(), others)
+    }
 }
 
 /// `INC-` and the ticket id reduced to `[A-Za-z0-9_-]`.
@@ -350,7 +432,7 @@ mod tests {
             priority: Priority::P2,
             mrr: Some(500.0),
             subject: text.to_string(),
-            sketch: Sketch::of(text, text, &[]),
+            sketch: Sketch::of(text, text, &[], &SameWords::default()),
         }
     }
 
@@ -494,5 +576,120 @@ mod tests {
             assess(&policy, &low("F-7", "g", 5), &[], &[*i.clone()]),
             Verdict::Join(i.id)
         );
+    }
+
+    fn declared(policy: &IncidentPolicy) -> Incident {
+        let (a, b) = (sighting("F-1", "a", 0, SLOW), sighting("F-2", "b", 1, SLOW));
+        match assess(policy, &sighting("F-3", "c", 2, SLOW), &[a, b], &[]) {
+            Verdict::Declare(i) => *i,
+            other => panic!("expected an incident, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_member_that_joined_on_a_loose_likeness_neither_recognises_others_nor_keeps_it_open() {
+        let policy = Policy::default_policy().incidents;
+        let mut i = declared(&policy);
+        // Two of SLOW's seven words and two of its own: 2/9.
+        const LOOSE: &str = "Shopify sync stopped overnight";
+        let loose = sighting("F-4", "d", 20, LOOSE);
+        let sim = loose.sketch.similarity(&i.sketches[0]);
+        assert!(
+            (policy.join_similarity..policy.similarity).contains(&sim),
+            "{sim}"
+        );
+        assert_eq!(
+            assess(&policy, &loose, &[], std::slice::from_ref(&i)),
+            Verdict::Join(i.id.clone())
+        );
+        let kept = i.sketches.len();
+        i.add(loose.member(), &policy);
+        i.remember(&loose.sketch, loose.at, &policy);
+        assert_eq!(
+            i.sketches.len(),
+            kept,
+            "a loose member is no representative"
+        );
+        assert_eq!(i.recognised_at, sighting("F-3", "c", 2, SLOW).at);
+        assert_eq!(i.last_at, loose.at);
+        // A ticket like the loose member only is not recognised...
+        let like_loose = sighting("F-5", "e", 21, "Shopify stopped overnight, stock stuck");
+        assert!(like_loose.sketch.similarity(&loose.sketch) >= policy.similarity);
+        assert_eq!(
+            assess(&policy, &like_loose, &[], std::slice::from_ref(&i)),
+            Verdict::Alone
+        );
+        // ...and the incident closes `idle_minutes` after its last close likeness, not
+        // after the loose member.
+        let late = sighting("F-6", "f", 2 + policy.idle_minutes + 1, SLOW);
+        assert_eq!(assess(&policy, &late, &[], &[i]), Verdict::Alone);
+    }
+
+    #[test]
+    fn a_ticket_that_joins_brings_the_earlier_reports_like_it() {
+        let policy = Policy::default_policy().incidents;
+        let i = declared(&policy);
+        const WEBHOOKS: &str = "Webhook deliveries fail with 502 since noon";
+        let early = sighting("F-4", "d", 1, WEBHOOKS);
+        assert!(early.sketch.similarity(&i.sketches[0]) < policy.join_similarity);
+        let both = format!("{SLOW}; webhook deliveries fail with 502");
+        let new = sighting("F-5", "e", 6, &both);
+        match assess(
+            &policy,
+            &new,
+            &[early.clone(), new.clone()],
+            std::slice::from_ref(&i),
+        ) {
+            Verdict::Merge(id, others) => {
+                assert_eq!(id, i.id);
+                assert_eq!(others, vec![early.member()]);
+            }
+            other => panic!("expected the early report brought along, got {other:?}"),
+        }
+        // A report that is already a member, or outside the window, stays where it is.
+        let mut member = i.clone();
+        member.add(early.member(), &policy);
+        assert_eq!(
+            assess(&policy, &new, &[early.clone(), new.clone()], &[member]),
+            Verdict::Join(i.id.clone())
+        );
+        let old = Sighting {
+            at: new.at - (policy.window_minutes + 1) * 60,
+            ..early.clone()
+        };
+        assert_eq!(
+            assess(&policy, &new, &[old, new.clone()], std::slice::from_ref(&i)),
+            Verdict::Join(i.id.clone())
+        );
+        // An incident that only counts its members any more brings nobody: it could
+        // not tell whom it counted.
+        let mut full = i.clone();
+        for n in 0..MAX_MEMBERS {
+            full.add(sighting(&format!("G-{n}"), "g", 3, SLOW).member(), &policy);
+        }
+        assert!(full.is_full());
+        assert_eq!(
+            assess(&policy, &new, &[early, new.clone()], &[full]),
+            Verdict::Join(i.id)
+        );
+    }
+
+    #[test]
+    fn a_ticket_routed_to_another_team_joins_only_when_it_reads_closely_alike() {
+        let policy = Policy::default_policy().incidents;
+        let i = declared(&policy);
+        let close = Sighting {
+            team: Team::DataAnalytics,
+            ..sighting("F-4", "d", 5, SLOW)
+        };
+        assert_eq!(
+            assess(&policy, &close, &[], std::slice::from_ref(&i)),
+            Verdict::Join(i.id.clone())
+        );
+        let loose = Sighting {
+            team: Team::DataAnalytics,
+            ..sighting("F-5", "e", 5, "Shopify sync stopped overnight")
+        };
+        assert_eq!(assess(&policy, &loose, &[], &[i]), Verdict::Alone);
     }
 }

@@ -141,6 +141,7 @@ mod tests {
             first_at: members[0].1,
             declared_at: declared.1,
             last_at: members.last().unwrap().1,
+            recognised_at: members.last().unwrap().1,
             declared_by: id(declared.0),
             level: Priority::P1,
             problem_id: None,

@@ -74,7 +74,7 @@ pub async fn observe(
     if !policy.enabled {
         return Ok(None);
     }
-    let sighting = Sighting::of(ticket, decision, at, concepts);
+    let sighting = Sighting::of(ticket, decision, at, concepts, &engine.same_words);
     // A ticket decided lower than the policy's `max_priority` is not recorded (it
     // declares nothing) but may join an open incident like it.
     let recent = if incident::eligible(policy, decision.priority) {
@@ -126,7 +126,7 @@ pub async fn observe(
             return false;
         }
         i.add(member.clone(), policy);
-        i.remember(&sighting.sketch);
+        i.remember(&sighting.sketch, sighting.at, policy);
         for other in &brought {
             i.add(other.clone(), policy);
         }
