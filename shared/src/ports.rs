@@ -267,6 +267,18 @@ pub struct StoredIncident {
     pub version: u64,
 }
 
+/// What [`IncidentStore::open`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Opening {
+    /// The incident is stored and holds its team's claim.
+    Opened,
+    /// An incident with its id exists (another delivery, or an earlier attempt of this
+    /// one, opened it).
+    Exists,
+    /// The incident with this id holds the team's claim: the failure is that one's.
+    Claimed(String),
+}
+
 /// Sightings and incidents for the look-up across accounts (see [`crate::incident`]).
 /// Every change to an incident is a compare-and-swap on its version, so that
 /// concurrent deliveries never lose a member or open an incident twice.
@@ -281,9 +293,12 @@ pub trait IncidentStore: Send + Sync {
     async fn incidents(&self, since: i64) -> Result<Vec<StoredIncident>, PortError>;
     /// The incident with this id.
     async fn incident(&self, id: &str) -> Result<Option<StoredIncident>, PortError>;
-    /// Stores a new incident (version 1) unless one with its id exists: `false` when
-    /// another delivery opened it first.
-    async fn open(&self, incident: &Incident) -> Result<bool, PortError>;
+    /// Stores a new incident (version 1) unless one with its id exists, and claims its
+    /// team until `claim_until`: unless another incident's claim on the team still runs
+    /// at the incident's `declared_at`. A team has one incident declared at a time, so
+    /// that concurrent deliveries that saw different tickets of one failure (and named
+    /// their incidents after different first tickets) do not open two. Both or neither.
+    async fn open(&self, incident: &Incident, claim_until: i64) -> Result<Opening, PortError>;
     /// Replaces the incident if it is still at `version`: `false` when it changed
     /// meanwhile (read it again and retry).
     async fn replace(&self, incident: &Incident, version: u64) -> Result<bool, PortError>;

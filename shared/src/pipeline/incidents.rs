@@ -16,7 +16,7 @@ use crate::alerts::incident_alert;
 use crate::domain::{Decision, Ticket};
 use crate::engine::Engine;
 use crate::incident::{self, Incident, Member, Sighting, Verdict};
-use crate::ports::{IncidentStore, PortError};
+use crate::ports::{IncidentStore, Opening, PortError};
 use crate::zendesk;
 
 /// Compare-and-swap attempts before giving up (the message is then retried).
@@ -94,43 +94,64 @@ pub async fn observe(
         Verdict::Join(id) => (id, Vec::new()),
         Verdict::Merge(id, others) => (id, others),
         Verdict::Declare(new) => {
-            if store.open(&new).await? {
-                return Ok(Some(Observed {
-                    incident: *new,
-                    declared: true,
-                    escalated: false,
-                    brought: Vec::new(),
-                }));
-            }
-            // Opened before: by this ticket's earlier delivery (which stopped before
-            // storing its decision: this one finishes its work), or by another
-            // ticket's delivery (join it).
-            if let Some(stored) = store.incident(&new.id).await?
-                && stored.incident.declared_by == sighting.ticket_id
+            match store
+                .open(&new, new.declared_at + policy.window_minutes * 60)
+                .await?
             {
-                return Ok(Some(Observed {
-                    incident: stored.incident,
-                    declared: true,
-                    escalated: false,
-                    brought: Vec::new(),
-                }));
+                Opening::Opened => {
+                    return Ok(Some(Observed {
+                        incident: *new,
+                        declared: true,
+                        escalated: false,
+                        brought: Vec::new(),
+                    }));
+                }
+                // Opened before: by this ticket's earlier delivery (which stopped
+                // before storing its decision: this one finishes its work), or by
+                // another ticket's delivery (join it).
+                Opening::Exists => {
+                    if let Some(stored) = store.incident(&new.id).await?
+                        && stored.incident.declared_by == sighting.ticket_id
+                    {
+                        return Ok(Some(Observed {
+                            incident: stored.incident,
+                            declared: true,
+                            escalated: false,
+                            brought: Vec::new(),
+                        }));
+                    }
+                    (new.id, Vec::new())
+                }
+                // Another delivery declared the team's incident a moment ago from
+                // other tickets of this failure: join it with the tickets this one saw.
+                Opening::Claimed(other) => {
+                    let others = new
+                        .members
+                        .into_iter()
+                        .filter(|m| m.ticket_id != sighting.ticket_id)
+                        .collect();
+                    (other, others)
+                }
             }
-            (new.id, Vec::new())
         }
     };
     let member = sighting.member();
     let level = std::cell::Cell::new(None);
     let joined = update(store, &id, |i| {
         level.set(Some(i.level));
-        if i.has(&member.ticket_id) {
-            return false;
+        let mut changed = false;
+        if !i.has(&member.ticket_id) {
+            i.add(member.clone(), policy);
+            i.remember(&sighting.sketch, sighting.at, policy);
+            changed = true;
         }
-        i.add(member.clone(), policy);
-        i.remember(&sighting.sketch, sighting.at, policy);
         for other in &brought {
-            i.add(other.clone(), policy);
+            if !i.has(&other.ticket_id) {
+                i.add(other.clone(), policy);
+                changed = true;
+            }
         }
-        true
+        changed
     })
     .await?;
     Ok(joined.map(|incident| Observed {

@@ -1,15 +1,17 @@
 //! One contract for every ticket store: the same scenarios (receive, decide once,
 //! dedupe, claim, retention) run against the memory store and the DynamoDB store on
 //! the AWS emulator, so that the local runs and the Lambda functions can rely on the
-//! same behaviour.
+//! same behaviour. The incident stores' opening (an incident once, a team's claim) is
+//! held to one contract the same way.
 
 use std::time::Duration;
 
-use triage_shared::adapters::aws::DynamoTicketStore;
-use triage_shared::adapters::local::MemoryTicketStore;
-use triage_shared::domain::Ticket;
+use triage_shared::adapters::aws::{DynamoIncidentStore, DynamoTicketStore};
+use triage_shared::adapters::local::{MemoryIncidentStore, MemoryTicketStore};
+use triage_shared::domain::{Priority, Team, Ticket, TicketId};
 use triage_shared::engine::Engine;
-use triage_shared::ports::{Receipt, TicketClaim, TicketStore};
+use triage_shared::incident::Incident;
+use triage_shared::ports::{IncidentStore, Opening, Receipt, TicketClaim, TicketStore};
 use triage_test_support::Stack;
 
 fn ticket(id: &str, customer: &str) -> Ticket {
@@ -228,5 +230,89 @@ async fn decisions_past_the_retention_are_not_reported() {
                 "{name} with a retention of {retention} days"
             );
         }
+    }
+}
+
+/// Each incident store under test.
+async fn incident_stores() -> Vec<(&'static str, Box<dyn IncidentStore>)> {
+    let stack = Stack::new().await;
+    vec![
+        (
+            "memory",
+            Box::new(MemoryIncidentStore::new()) as Box<dyn IncidentStore>,
+        ),
+        (
+            "dynamodb",
+            Box::new(DynamoIncidentStore::new(
+                stack.aws.dynamodb.clone(),
+                &stack.table,
+                30,
+            )),
+        ),
+    ]
+}
+
+fn incident(first: &str, team: Team, declared_at: i64) -> Incident {
+    Incident {
+        id: format!("INC-{first}"),
+        title: "Orders slow to sync".into(),
+        team,
+        first_at: declared_at - 120,
+        declared_at,
+        last_at: declared_at,
+        recognised_at: declared_at,
+        declared_by: TicketId::parse(first).unwrap(),
+        level: Priority::P1,
+        problem_id: None,
+        members: Vec::new(),
+        more: 0,
+        sketches: Vec::new(),
+    }
+}
+
+#[tokio::test]
+async fn an_incident_opens_once_and_its_team_has_one_declared_at_a_time() {
+    let at = time::OffsetDateTime::now_utc().unix_timestamp();
+    let claim = 1_800;
+    for (name, store) in incident_stores().await {
+        let first = incident("9001", Team::IntegrationsApi, at);
+        assert_eq!(
+            store.open(&first, at + claim).await.unwrap(),
+            Opening::Opened,
+            "{name}"
+        );
+        assert_eq!(
+            store.open(&first, at + claim).await.unwrap(),
+            Opening::Exists,
+            "{name}: the same incident again"
+        );
+        // The same failure declared by another delivery under another name.
+        let twin = incident("9002", Team::IntegrationsApi, at + 60);
+        assert_eq!(
+            store.open(&twin, at + 60 + claim).await.unwrap(),
+            Opening::Claimed(first.id.clone()),
+            "{name}: the team's claim holds"
+        );
+        assert!(
+            store.incident(&twin.id).await.unwrap().is_none(),
+            "{name}: nothing of the refused incident is stored"
+        );
+        let other_team = incident("9003", Team::DataAnalytics, at + 60);
+        assert_eq!(
+            store.open(&other_team, at + 60 + claim).await.unwrap(),
+            Opening::Opened,
+            "{name}: another team's incident"
+        );
+        let later = incident("9004", Team::IntegrationsApi, at + claim + 1);
+        assert_eq!(
+            store.open(&later, at + 2 * claim).await.unwrap(),
+            Opening::Opened,
+            "{name}: once the claim has ended"
+        );
+        assert_eq!(
+            store.open(&twin, at + 60 + claim).await.unwrap(),
+            Opening::Claimed(later.id.clone()),
+            "{name}: the claim passed on"
+        );
     }
 }

@@ -8,6 +8,10 @@
 //!   same incident one opens it and the other joins; changed with a put conditional
 //!   on the version. Listed through the `by_day` index (`gsi2pk=INCIDENTS#<day of its
 //!   first member>`).
+//! - `pk=INCIDENT_TEAM#<team>, sk=CLAIM`: the incident that holds its team's claim and
+//!   until when. Written in one transaction with the incident it names, on condition
+//!   that no other claim still runs, so that two deliveries declaring one failure under
+//!   different names open one incident; the other joins it.
 //!
 //! Per eligible ticket: one put and one query for the sightings, one index query per
 //! day for the open incidents, and a get and a put when it joins one.
@@ -17,13 +21,14 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 
 use super::{
-    day_of, days, from_json, get_n, get_s, json, n, now, port_error, query_all, s, schema,
+    bad_item, day_of, days, from_json, get_n, get_s, json, n, now, port_error, query_all, s, schema,
 };
 use crate::incident::{Incident, Sighting};
-use crate::ports::{IncidentStore, PortError, StoredIncident};
+use crate::ports::{IncidentStore, Opening, PortError, StoredIncident};
 use crate::settings::FunctionConfig;
 
 /// Sightings outlive any window the policy allows (a day) with a margin.
@@ -32,6 +37,17 @@ const SIGHTING_TTL_SECS: i64 = 2 * 86_400;
 fn condition_failed<R>(err: &SdkError<PutItemError, R>) -> bool {
     err.as_service_error()
         .is_some_and(PutItemError::is_conditional_check_failed_exception)
+}
+
+/// A transaction cancelled because one of its conditions did not hold (and nothing
+/// else went wrong).
+fn cancelled_by_condition<R>(err: &SdkError<TransactWriteItemsError, R>) -> bool {
+    matches!(
+        err.as_service_error(),
+        Some(TransactWriteItemsError::TransactionCanceledException(c))
+            if c.cancellation_reasons().iter().any(|r| r.code() == Some("ConditionalCheckFailed"))
+                && c.cancellation_reasons().iter().all(|r| matches!(r.code(), Some("ConditionalCheckFailed") | Some("None") | None))
+    )
 }
 
 /// Sightings and incidents on DynamoDB.
@@ -60,32 +76,42 @@ impl DynamoIncidentStore {
         Self::new(client, &config.table, config.retention_days)
     }
 
-    fn put_incident(
+    fn incident_item(
         &self,
         incident: &Incident,
         version: u64,
-    ) -> Result<aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder, PortError>
-    {
-        Ok(self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item(schema::PK, s(format!("INCIDENT#{}", incident.id)))
-            .item(schema::SK, s("META"))
-            .item("incident", s(json(incident)?))
-            .item("version", n(version))
-            .item(
-                schema::GSI_DAY_PK,
+    ) -> Result<HashMap<String, AttributeValue>, PortError> {
+        Ok(HashMap::from([
+            (
+                schema::PK.to_string(),
+                s(format!("INCIDENT#{}", incident.id)),
+            ),
+            (schema::SK.to_string(), s("META")),
+            ("incident".to_string(), s(json(incident)?)),
+            ("version".to_string(), n(version)),
+            (
+                schema::GSI_DAY_PK.to_string(),
                 s(format!("INCIDENTS#{}", day_of(incident.first_at))),
-            )
-            .item(
-                schema::GSI_DAY_SK,
+            ),
+            (
+                schema::GSI_DAY_SK.to_string(),
                 s(format!("{:010}#{}", incident.first_at, incident.id)),
-            )
-            .item(
-                schema::TTL,
+            ),
+            (
+                schema::TTL.to_string(),
                 n(now().max(incident.last_at) + i64::from(self.retention_days) * 86_400),
-            ))
+            ),
+        ]))
+    }
+
+    fn claim_key(incident: &Incident) -> HashMap<String, AttributeValue> {
+        HashMap::from([
+            (
+                schema::PK.to_string(),
+                s(format!("INCIDENT_TEAM#{}", incident.team)),
+            ),
+            (schema::SK.to_string(), s("CLAIM")),
+        ])
     }
 
     fn stored(item: &HashMap<String, AttributeValue>) -> Result<Option<StoredIncident>, PortError> {
@@ -183,22 +209,72 @@ impl IncidentStore for DynamoIncidentStore {
         }
     }
 
-    async fn open(&self, incident: &Incident) -> Result<bool, PortError> {
-        match self
-            .put_incident(incident, 1)?
+    async fn open(&self, incident: &Incident, claim_until: i64) -> Result<Opening, PortError> {
+        let bad = |e: aws_sdk_dynamodb::error::BuildError| bad_item(e.to_string());
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(self.incident_item(incident, 1)?))
             .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(bad)?;
+        let mut claim = Self::claim_key(incident);
+        claim.insert("incident_id".into(), s(&incident.id));
+        claim.insert("claim_until".into(), n(claim_until));
+        claim.insert(
+            schema::TTL.into(),
+            n(now().max(claim_until) + SIGHTING_TTL_SECS),
+        );
+        let claim = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(claim))
+            .condition_expression(
+                "attribute_not_exists(pk) OR claim_until < :at OR incident_id = :id",
+            )
+            .expression_attribute_values(":at", n(incident.declared_at))
+            .expression_attribute_values(":id", s(&incident.id))
+            .build()
+            .map_err(bad)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(TransactWriteItem::builder().put(claim).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => return Ok(Opening::Opened),
+            Err(e) if cancelled_by_condition(&e) => {}
+            Err(e) => return Err(port_error("dynamodb", e)),
+        }
+        // Which condition failed: the incident exists, or another one holds the claim.
+        if self.incident(&incident.id).await?.is_some() {
+            return Ok(Opening::Exists);
+        }
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::claim_key(incident)))
+            .consistent_read(true)
             .send()
             .await
-        {
-            Ok(_) => Ok(true),
-            Err(e) if condition_failed(&e) => Ok(false),
-            Err(e) => Err(port_error("dynamodb", e)),
+            .map_err(|e| port_error("dynamodb", e))?;
+        match out.item.as_ref().and_then(|i| get_s(i, "incident_id")) {
+            Some(other) if other != incident.id => Ok(Opening::Claimed(other.to_string())),
+            // The claim ended or changed in between: the delivery comes again.
+            _ => Err(PortError::Unavailable {
+                service: "dynamodb",
+                message: format!("the claim on {} changed while it was read", incident.team),
+            }),
         }
     }
 
     async fn replace(&self, incident: &Incident, version: u64) -> Result<bool, PortError> {
         match self
-            .put_incident(incident, version + 1)?
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(self.incident_item(incident, version + 1)?))
             .condition_expression("version = :v")
             .expression_attribute_values(":v", n(version))
             .send()

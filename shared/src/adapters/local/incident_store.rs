@@ -6,9 +6,9 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use crate::domain::TicketId;
+use crate::domain::{Team, TicketId};
 use crate::incident::{Incident, Sighting};
-use crate::ports::{IncidentStore, PortError, StoredIncident};
+use crate::ports::{IncidentStore, Opening, PortError, StoredIncident};
 
 const KEEP_SECS: i64 = 86_400;
 
@@ -16,6 +16,8 @@ const KEEP_SECS: i64 = 86_400;
 struct State {
     sightings: BTreeMap<(i64, TicketId), Sighting>,
     incidents: HashMap<String, StoredIncident>,
+    /// Each team's claim: the incident and when the claim ends.
+    claims: HashMap<Team, (String, i64)>,
 }
 
 /// Sightings and incidents in memory.
@@ -88,11 +90,19 @@ impl IncidentStore for MemoryIncidentStore {
         Ok(self.state().incidents.get(id).cloned())
     }
 
-    async fn open(&self, incident: &Incident) -> Result<bool, PortError> {
+    async fn open(&self, incident: &Incident, claim_until: i64) -> Result<Opening, PortError> {
         let mut state = self.state();
         if state.incidents.contains_key(&incident.id) {
-            return Ok(false);
+            return Ok(Opening::Exists);
         }
+        if let Some((other, until)) = state.claims.get(&incident.team)
+            && *until >= incident.declared_at
+        {
+            return Ok(Opening::Claimed(other.clone()));
+        }
+        state
+            .claims
+            .insert(incident.team, (incident.id.clone(), claim_until));
         state.incidents.insert(
             incident.id.clone(),
             StoredIncident {
@@ -100,7 +110,7 @@ impl IncidentStore for MemoryIncidentStore {
                 version: 1,
             },
         );
-        Ok(true)
+        Ok(Opening::Opened)
     }
 
     async fn replace(&self, incident: &Incident, version: u64) -> Result<bool, PortError> {
