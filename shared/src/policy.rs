@@ -309,8 +309,9 @@ pub struct IncidentPolicy {
     /// Jaccard similarity of two tickets' content words and concepts from which they
     /// describe the same failure and, from enough accounts, declare an incident.
     pub similarity: f64,
-    /// The similarity to one of an open incident's members from which a ticket joins
-    /// it (at most `similarity`: the failure is already established).
+    /// The similarity to one of an open incident's members from which a ticket routed
+    /// to the same team joins it (at most `similarity`, which counts across teams: the
+    /// failure is already established).
     pub join_similarity: f64,
     /// Distinct accounts that make an incident...
     pub min_accounts: usize,

@@ -1,9 +1,9 @@
 //! Incidents across accounts: tickets from different accounts that describe the same
 //! failure within a sliding window are one incident. "The same failure" is decided by
-//! the team the engine routed both tickets to and the Jaccard similarity of their words
-//! (other languages' words read as English ones) and the engine's concepts
-//! ([`Sketch`]): a higher one to declare an incident, a lower one to join it once it is
-//! established. The look-up is pure: given the
+//! the Jaccard similarity of their words (other languages' words read as English ones)
+//! and the engine's concepts ([`Sketch`]): a higher one to declare an incident, a lower
+//! one to join it once it is established, when both tickets were routed to the same
+//! team. The look-up is pure: given the
 //! new ticket's [`Sighting`], the recent sightings and the open incidents, [`assess`]
 //! says whether the ticket joins an incident, declares one, or stands alone. The
 //! pipeline records sightings and incidents through the
@@ -238,14 +238,7 @@ pub fn assess(
                 .fold(0.0, f64::max);
             (i, sim)
         })
-        .filter(|(i, sim)| {
-            let needed = if i.team == new.team {
-                policy.join_similarity
-            } else {
-                policy.similarity
-            };
-            *sim >= needed || i.has(&new.ticket_id)
-        })
+        .filter(|(i, sim)| reads_alike(policy, i.team, new.team, *sim) || i.has(&new.ticket_id))
         .max_by(|a, b| a.1.total_cmp(&b.1));
     if let Some((incident, _)) = best {
         return joined(policy, incident, new, recent, open);
@@ -260,8 +253,7 @@ pub fn assess(
         .iter()
         .filter(|s| s.ticket_id != new.ticket_id && s.at >= since && s.at <= new.at)
         .filter(|s| eligible(policy, s.priority))
-        .filter(|s| s.team == new.team)
-        .filter(|s| s.sketch.similarity(&new.sketch) >= policy.join_similarity)
+        .filter(|s| joins(policy, s, new))
         .collect();
     // A ticket like a member of an open incident joins it (the failure is the same
     // even when this ticket's words are closer to a later member's than to the first).
@@ -312,12 +304,8 @@ pub fn assess(
     let more: Vec<&Sighting> = recent
         .iter()
         .filter(|s| !core.contains(&&s.ticket_id) && s.at >= since && s.at <= new.at)
-        .filter(|s| eligible(policy, s.priority) && s.team == new.team)
-        .filter(|s| {
-            similar
-                .iter()
-                .any(|m| m.sketch.similarity(&s.sketch) >= policy.join_similarity)
-        })
+        .filter(|s| eligible(policy, s.priority))
+        .filter(|s| similar.iter().any(|m| joins(policy, s, m)))
         .collect();
     similar.extend(more);
     similar.sort_by(|a, b| (a.at, &a.ticket_id).cmp(&(b.at, &b.ticket_id)));
@@ -346,6 +334,19 @@ pub fn assess(
     Verdict::Declare(Box::new(incident))
 }
 
+/// Whether a ticket routed to `team` joins a failure reported to `other` at similarity
+/// `sim`: at `join_similarity` in the same team, at `similarity` across teams (the
+/// engine routes some reports of a failure elsewhere: a 502 from the API to operations
+/// when it mentions orders and stock).
+fn reads_alike(policy: &IncidentPolicy, team: Team, other: Team, sim: f64) -> bool {
+    sim >= policy.similarity || (team == other && sim >= policy.join_similarity)
+}
+
+/// Whether sighting `a` reads like `b` closely enough to join it.
+fn joins(policy: &IncidentPolicy, a: &Sighting, b: &Sighting) -> bool {
+    reads_alike(policy, a.team, b.team, a.sketch.similarity(&b.sketch))
+}
+
 /// The new ticket joins `incident`, and brings the window's tickets like it that are
 /// in no incident yet (a failure's first reports, in words the declaring tickets did
 /// not use, are recognised through a later member's).
@@ -365,9 +366,9 @@ fn joined(
     let others: Vec<Member> = recent
         .iter()
         .filter(|s| s.ticket_id != new.ticket_id && s.at >= since && s.at <= new.at)
-        .filter(|s| eligible(policy, s.priority) && s.team == new.team)
+        .filter(|s| eligible(policy, s.priority))
         .filter(|s| !open.iter().any(|i| i.has(&s.ticket_id)))
-        .filter(|s| s.sketch.similarity(&new.sketch) >= policy.join_similarity)
+        .filter(|s| joins(policy, s, new))
         .map(Sighting::member)
         .collect();
     if others.is_empty() {
@@ -675,7 +676,7 @@ mod tests {
     }
 
     #[test]
-    fn a_ticket_routed_to_another_team_joins_only_when_it_reads_closely_alike() {
+    fn a_ticket_routed_to_another_team_counts_only_when_it_reads_closely_alike() {
         let policy = Policy::default_policy().incidents;
         let i = declared(&policy);
         let close = Sighting {
@@ -691,5 +692,27 @@ mod tests {
             ..sighting("F-5", "e", 5, "Shopify sync stopped overnight")
         };
         assert_eq!(assess(&policy, &loose, &[], &[i]), Verdict::Alone);
+        // The same holds when the incident is declared: a report routed elsewhere
+        // counts when it reads closely alike.
+        let elsewhere = Sighting {
+            team: Team::ComplianceOperations,
+            ..sighting("F-6", "f", 0, SLOW)
+        };
+        let loose_elsewhere = Sighting {
+            team: Team::DataAnalytics,
+            ..sighting("F-7", "g", 1, "Shopify sync stopped overnight")
+        };
+        let (b, c) = (sighting("F-8", "h", 2, SLOW), sighting("F-9", "k", 3, SLOW));
+        let Verdict::Declare(d) = assess(
+            &policy,
+            &c,
+            &[elsewhere, loose_elsewhere, b, c.clone()],
+            &[],
+        ) else {
+            panic!("expected an incident");
+        };
+        let ids: Vec<&str> = d.members.iter().map(|m| m.ticket_id.as_str()).collect();
+        assert_eq!(ids, ["F-6", "F-8", "F-9"]);
+        assert_eq!(d.team, Team::IntegrationsApi);
     }
 }
