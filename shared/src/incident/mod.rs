@@ -171,7 +171,8 @@ impl Incident {
     /// incident did. A member that joined on a looser likeness does not recognise
     /// others: the incident would drift, one loose likeness after another, into
     /// everything its team hears.
-    /// Such a member, written at `at`, also keeps the incident open.
+    ///
+    /// A member kept, written at `at`, also keeps the incident open.
     pub fn remember(&mut self, sketch: &Sketch, at: i64, policy: &IncidentPolicy) {
         if !self
             .sketches
@@ -204,8 +205,9 @@ pub enum Verdict {
     Alone,
     /// The ticket describes the failure of this open incident.
     Join(String),
-    /// The ticket and these recent tickets like it describe the failure of this open
-    /// incident (they would have declared a new one while it is under way).
+    /// The ticket and these recent tickets like it, in no incident yet, describe the
+    /// failure of this open incident (they would have declared a new one while it is
+    /// under way, or they are earlier reports the ticket's words recognise).
     Merge(String, Vec<Member>),
     /// With the recent tickets it forms a new incident.
     Declare(Box<Incident>),
