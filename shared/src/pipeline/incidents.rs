@@ -219,27 +219,32 @@ impl Pipeline<'_> {
                 tracing::info!(incident = %reference.id, level = %stored.incident.level, "incident escalated; raising its members");
                 self.link(&stored.incident, true).await?;
             } else {
-                for member in brought {
-                    let calls = zendesk::link_calls(&stored.incident, member, problem);
-                    if !calls.is_empty() {
-                        self.zendesk
-                            .apply(&calls, replayed)
-                            .await
-                            .map_err(PipelineError::Zendesk)?;
-                    }
-                }
+                self.link_members(&stored.incident, problem, brought, replayed)
+                    .await?;
             }
         }
         Ok(())
     }
 
-    /// Links every member to the problem ticket (each call safe to repeat: a note
-    /// already on a ticket is not posted again).
+    /// Links every member to the problem ticket.
     async fn link(&self, incident: &Incident, replayed: bool) -> Result<(), PipelineError> {
         let Some(problem) = incident.problem_id else {
             return Ok(());
         };
-        for member in &incident.members {
+        self.link_members(incident, problem, &incident.members, replayed)
+            .await
+    }
+
+    /// Links `members` to the problem ticket (each call safe to repeat: a note already
+    /// on a ticket is not posted again).
+    async fn link_members(
+        &self,
+        incident: &Incident,
+        problem: u64,
+        members: &[Member],
+        replayed: bool,
+    ) -> Result<(), PipelineError> {
+        for member in members {
             let calls = zendesk::link_calls(incident, member, problem);
             if !calls.is_empty() {
                 self.zendesk

@@ -19,13 +19,11 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 
 use super::{
-    bad_item, day_of, days, from_json, get_n, get_s, json, n, now, port_error, query_all, s, schema,
+    bad_item, day_of, days, from_json, get_n, get_s, json, n, now, port_error,
+    put_condition_failed, query_all, s, schema, transaction_condition_failed,
 };
 use crate::incident::{Incident, Sighting};
 use crate::ports::{IncidentStore, Opening, PortError, StoredIncident};
@@ -33,22 +31,6 @@ use crate::settings::FunctionConfig;
 
 /// Sightings outlive any window the policy allows (a day) with a margin.
 const SIGHTING_TTL_SECS: i64 = 2 * 86_400;
-
-fn condition_failed<R>(err: &SdkError<PutItemError, R>) -> bool {
-    err.as_service_error()
-        .is_some_and(PutItemError::is_conditional_check_failed_exception)
-}
-
-/// A transaction cancelled because one of its conditions did not hold (and nothing
-/// else went wrong).
-fn cancelled_by_condition<R>(err: &SdkError<TransactWriteItemsError, R>) -> bool {
-    matches!(
-        err.as_service_error(),
-        Some(TransactWriteItemsError::TransactionCanceledException(c))
-            if c.cancellation_reasons().iter().any(|r| r.code() == Some("ConditionalCheckFailed"))
-                && c.cancellation_reasons().iter().all(|r| matches!(r.code(), Some("ConditionalCheckFailed") | Some("None") | None))
-    )
-}
 
 /// Sightings and incidents on DynamoDB.
 #[derive(Clone, Debug)]
@@ -243,7 +225,7 @@ impl IncidentStore for DynamoIncidentStore {
             .await;
         match result {
             Ok(_) => return Ok(Opening::Opened),
-            Err(e) if cancelled_by_condition(&e) => {}
+            Err(e) if transaction_condition_failed(&e) => {}
             Err(e) => return Err(port_error("dynamodb", e)),
         }
         // Which condition failed: the incident exists, or another one holds the claim.
@@ -281,7 +263,7 @@ impl IncidentStore for DynamoIncidentStore {
             .await
         {
             Ok(_) => Ok(true),
-            Err(e) if condition_failed(&e) => Ok(false),
+            Err(e) if put_condition_failed(&e) => Ok(false),
             Err(e) => Err(port_error("dynamodb", e)),
         }
     }

@@ -123,6 +123,29 @@ where
     }
 }
 
+/// Whether a put was refused by its condition (an expected answer, not a failure).
+pub(super) fn put_condition_failed<R>(
+    err: &SdkError<aws_sdk_dynamodb::operation::put_item::PutItemError, R>,
+) -> bool {
+    err.as_service_error().is_some_and(
+        aws_sdk_dynamodb::operation::put_item::PutItemError::is_conditional_check_failed_exception,
+    )
+}
+
+/// Whether a transaction was cancelled because one of its conditions did not hold,
+/// and for no other reason (a conflict or throttling is a failure to retry).
+pub(super) fn transaction_condition_failed<R>(
+    err: &SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
+) -> bool {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+    matches!(
+        err.as_service_error(),
+        Some(TransactWriteItemsError::TransactionCanceledException(c))
+            if c.cancellation_reasons().iter().any(|r| r.code() == Some("ConditionalCheckFailed"))
+                && c.cancellation_reasons().iter().all(|r| matches!(r.code(), Some("ConditionalCheckFailed") | Some("None") | None))
+    )
+}
+
 pub(super) fn bad_item(message: impl Into<String>) -> PortError {
     PortError::Rejected {
         service: "dynamodb",

@@ -9,8 +9,8 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 
 use super::{
-    bad_item, day_of, days, from_json, get_bool, get_n, get_s, json, n, now, port_error, query_all,
-    s, schema, ticket_pk,
+    bad_item, day_of, days, from_json, get_bool, get_n, get_s, json, n, now, port_error,
+    put_condition_failed, query_all, s, schema, ticket_pk, transaction_condition_failed,
 };
 use crate::domain::{AccountContext, Decision, Ticket, TicketId};
 use crate::engine::agents::AgentLoad;
@@ -20,15 +20,6 @@ use crate::ports::{
 };
 use crate::settings::FunctionConfig;
 use crate::sla::Progress;
-
-/// Whether a put was refused by its condition.
-fn put_condition_failed<R>(
-    err: &SdkError<aws_sdk_dynamodb::operation::put_item::PutItemError, R>,
-) -> bool {
-    err.as_service_error().is_some_and(
-        aws_sdk_dynamodb::operation::put_item::PutItemError::is_conditional_check_failed_exception,
-    )
-}
 
 /// Whether an update was refused by its condition (an expected answer, not a failure).
 fn condition_failed<R>(err: &SdkError<UpdateItemError, R>) -> bool {
@@ -265,13 +256,7 @@ impl TicketStore for DynamoTicketStore {
             Ok(_) => return Ok(Receipt::New),
             Err(err) => err,
         };
-        let duplicate = matches!(
-            err.as_service_error(),
-            Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c))
-                if c.cancellation_reasons().iter().any(|r| r.code() == Some("ConditionalCheckFailed"))
-                    && c.cancellation_reasons().iter().all(|r| matches!(r.code(), Some("ConditionalCheckFailed") | Some("None") | None))
-        );
-        if !duplicate {
+        if !transaction_condition_failed(&err) {
             return Err(port_error("dynamodb", err));
         }
         // Seen before: was it enqueued? (An earlier attempt may have stopped in between.)
